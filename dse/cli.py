@@ -1,0 +1,246 @@
+"""The ``dse`` command line (Contract 6).
+
+Data goes to stdout, progress and messages to stderr. Exit codes: 0 success,
+2 bad input (one line naming the file/option, what was wrong and what would be
+valid), 1 failure; ``--debug`` shows the traceback, 130 after Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from functools import wraps
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from .errors import UserError
+from .storage import DEFAULT_URL
+
+storage_option = click.option(
+    "--storage", default=DEFAULT_URL, show_default=True, metavar="URL",
+    help="SQLAlchemy URL of the trial database, e.g. postgresql+psycopg://user:pw@host/db.")
+
+
+def output_options(command: Callable) -> Callable:
+    """--format table|csv|json for every command that prints rows."""
+
+    @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
+                  show_default=True, help="Output format on stdout.")
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return command(*args, **kwargs)
+
+    return wrapper
+
+
+def emit(frame, fmt: str) -> None:
+    import pandas as pd
+
+    if fmt == "csv":
+        click.echo(frame.to_csv(index=False), nl=False)
+    elif fmt == "json":
+        click.echo(json.dumps(json.loads(frame.to_json(orient="records")), indent=1))
+    else:
+        with pd.option_context("display.max_columns", None, "display.width", 250,
+                               "display.max_colwidth", 40):
+            click.echo(frame.to_string(index=False) if len(frame) else "(no rows)")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show tracebacks of errors.")
+@click.version_option(package_name="snn-dse", prog_name="dse")
+def cli(debug: bool) -> None:
+    """snn-dse: hardware-cost-aware design-space exploration for spiking neural networks."""
+
+
+def _run_options(command: Callable) -> Callable:
+    for option in reversed([
+        storage_option,
+        click.option("--data-dir", type=click.Path(), default=None,
+                     help="Folder holding MNIST / Fashion-MNIST IDX files or CIFAR-10 batches."),
+        click.option("--device", default="cpu", show_default=True,
+                     help="cpu, cuda, cuda:N or auto (CUDA when available)."),
+        click.option("--n-trials", type=click.IntRange(min=1), default=None,
+                     help="Override [study].n_trials."),
+        click.option("--quiet", is_flag=True, help="No progress bars."),
+    ]):
+        command = option(command)
+    return command
+
+
+def _run(spec_path: str, storage: str, data_dir: str | None, device: str, n_trials: int | None,
+         quiet: bool, report: bool) -> None:
+    from .report import pareto_frame, pareto_info, write_report
+    from .spec import load_spec
+    from .study import run_study
+
+    spec = load_spec(spec_path, n_trials=n_trials)
+    click.echo(f"study {spec.name}: engine {spec.engine}, data set {spec.dataset}, {spec.n_trials} trials, "
+               f"sampler {spec.sampler}; storage {storage}", err=True)
+    result = run_study(spec, storage=storage, data_dir=data_dir, device=device, show_progress=not quiet)
+    if result.interrupted:
+        click.echo(f"interrupted: {result.ran} trial(s) finished in this run are stored; "
+                   f"run the same command again to continue", err=True)
+    if not report:
+        if result.interrupted:
+            sys.exit(130)
+        return
+    from .storage import Store
+
+    store = Store(storage)
+    info = pareto_info(store, spec.name)
+    frame = pareto_frame(info)
+    click.echo(f"Pareto-optimal designs of {spec.name} ({len(frame)}):", err=True)
+    emit(frame, "table")
+    path = write_report(store, spec.name)
+    click.echo(f"report: {path}")
+    if result.interrupted:
+        sys.exit(130)
+
+
+@cli.command()
+@click.argument("spec", type=click.Path())
+@_run_options
+def run(spec: str, storage: str, data_dir: str | None, device: str, n_trials: int | None, quiet: bool) -> None:
+    """Run (or continue) the study in SPEC, then print its Pareto front and write its report."""
+    _run(spec, storage, data_dir, device, n_trials, quiet, report=True)
+
+
+@cli.command()
+@click.argument("spec", type=click.Path())
+@_run_options
+def worker(spec: str, storage: str, data_dir: str | None, device: str, n_trials: int | None,
+           quiet: bool) -> None:
+    """Join the study in SPEC as one more worker (share --storage, e.g. PostgreSQL)."""
+    _run(spec, storage, data_dir, device, n_trials, quiet, report=False)
+
+
+@cli.command()
+@click.argument("study")
+@storage_option
+@click.option("-o", "--output", type=click.Path(), default=None, help="Where to write (default reports/STUDY.html).")
+def report(study: str, storage: str, output: str | None) -> None:
+    """Write the Pareto-front HTML report of STUDY."""
+    from .report import write_report
+    from .storage import Store
+
+    click.echo(f"report: {write_report(Store(storage), study, output)}")
+
+
+@cli.command()
+@click.argument("study")
+@storage_option
+@output_options
+@click.option("--variants", is_flag=True, help="Add a row per extra design point (e.g. T=4 evaluations).")
+@click.option("--state", "states", multiple=True,
+              type=click.Choice(["complete", "pruned", "fail", "running", "waiting"]),
+              help="Only trials in this state (repeatable).")
+def query(study: str, storage: str, fmt: str, variants: bool, states: tuple[str, ...]) -> None:
+    """Every trial of STUDY: one row per trial, one column per parameter and metric."""
+    from .query import query as run_query
+
+    emit(run_query(study, storage, variants=variants, states=states or None), fmt)
+
+
+@cli.command()
+@storage_option
+@output_options
+def studies(storage: str, fmt: str) -> None:
+    """The studies in the database, with their trial counts."""
+    import optuna
+    import pandas as pd
+
+    from .storage import Store
+    from .study import SPEC_ATTR, quiet_optuna
+
+    quiet_optuna()
+    store = Store(storage)
+    rows = []
+    for summary in optuna.get_all_study_summaries(store.optuna, include_best_trial=False):
+        spec = summary.user_attrs.get(SPEC_ATTR, {})
+        study = optuna.load_study(study_name=summary.study_name, storage=store.optuna)
+        states = [t.state.name.lower() for t in study.get_trials(deepcopy=False)]
+        rows.append({"study": summary.study_name, "engine": spec.get("engine", ""),
+                     "dataset": spec.get("dataset", ""), "trials": len(states),
+                     "complete": states.count("complete"), "pruned": states.count("pruned"),
+                     "failed": states.count("fail"),
+                     "objectives": ", ".join(f"{m} {d[:3]}" for m, d in
+                                             zip(spec.get("objectives", []), spec.get("directions", [])))})
+    emit(pd.DataFrame(rows, columns=["study", "engine", "dataset", "trials", "complete", "pruned",
+                                     "failed", "objectives"]), fmt)
+
+
+@cli.command()
+@output_options
+def models(fmt: str) -> None:
+    """Cost models: their metrics, units and options (built-in and plug-ins)."""
+    import pandas as pd
+
+    import hwmodels
+
+    rows = []
+    for name in hwmodels.available():
+        model = hwmodels.get(name)
+        options = "; ".join(f"{k}={json.dumps(o.default)}: {o.help}" for k, o in model.options.items())
+        for metric, unit in model.metrics_for(**model.resolve({})).items():
+            rows.append({"model": name, "metric": metric, "unit": unit,
+                         "before training": "yes" if model.is_static(metric) else "",
+                         "options": options})
+    emit(pd.DataFrame(rows), fmt)
+
+
+@cli.command()
+@click.argument("study")
+@storage_option
+@click.option("--models", "model_names", default=None, metavar="M1,M2",
+              help="Cost models to run (default: the study's).")
+@click.option("--option", "options", multiple=True, metavar="KEY=VALUE",
+              help="A cost-model option, value in JSON or a bare string (repeatable), "
+                   "e.g. --option gpu_targets='[\"jetson-nano\"]' --option sparse_format=csr.")
+def rescore(study: str, storage: str, model_names: str | None, options: tuple[str, ...]) -> None:
+    """Re-score every stored trial of STUDY with other cost models or options, without retraining."""
+    from .rescore import rescore as run_rescore
+
+    parsed = {}
+    for item in options:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise UserError(f"--option {item}: expected KEY=VALUE")
+        try:
+            parsed[key] = json.loads(value)
+        except json.JSONDecodeError:
+            parsed[key] = value
+    names = [m.strip() for m in model_names.split(",")] if model_names else None
+    count = run_rescore(study, storage, names, parsed)
+    click.echo(f"rescored {count} design point(s) of {study}", err=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args
+    try:
+        cli.main(args=args, prog_name="dse", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except UserError as exc:
+        if debug:
+            raise
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except Exception as exc:  # noqa: BLE001: the one place that turns failures into exit 1
+        if debug:
+            raise
+        click.echo(f"error: {exc.__class__.__name__}: {exc} (run with --debug for the traceback)", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

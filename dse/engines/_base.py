@@ -1,0 +1,105 @@
+"""What every engine shares: the trial's budget, its outcome, the engine record.
+
+This module never imports torch: the spec loader, the feasibility pre-check and
+``dse models`` read an engine's keys and shapes without a deep-learning stack.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Mapping
+
+from hwmodels import Profile
+
+from ..keys import Key
+
+if TYPE_CHECKING:
+    from ..data import Dataset
+    from ..space import Design
+
+Report = Callable[[int, float], None]
+"""``report(step, accuracy)``: intermediate validation accuracy; raises the
+pruner's signal (optuna.TrialPruned) when the trial should stop."""
+
+
+TRAIN_KEYS: dict[str, Key] = {k.name: k for k in (
+    Key("epochs", "int", 10, "training epochs per trial", low=1, high=100_000),
+    Key("batch_size", "int", 128, "samples per training step", low=1, high=1_000_000),
+    Key("lr", "float", 5e-3, "learning rate", low=1e-12, high=100.0),
+    Key("optimizer", "str", "adam", "adam or sgd (momentum 0.9, cosine schedule)", options=("adam", "sgd")),
+    Key("weight_decay", "float", 0.0, "L2 weight decay", low=0.0, high=1.0),
+    Key("eval_timesteps", "ints", (), "also evaluate the trained weights at these smaller T",
+        low=1, high=100_000, min_len=0),
+    Key("max_train_samples", "int", 0, "use at most this many training samples (0 = all)",
+        low=0, high=10**9),
+)}
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How to train one trial: the spec's [train] table plus run-time choices."""
+
+    epochs: int = TRAIN_KEYS["epochs"].default
+    batch_size: int = TRAIN_KEYS["batch_size"].default
+    lr: float = TRAIN_KEYS["lr"].default
+    optimizer: str = TRAIN_KEYS["optimizer"].default
+    weight_decay: float = TRAIN_KEYS["weight_decay"].default
+    eval_timesteps: tuple[int, ...] = TRAIN_KEYS["eval_timesteps"].default
+    max_train_samples: int | None = None
+    device: str = "cpu"
+    seed: int = 0
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    """Engine-specific [train] keys (declared by the engine)."""
+
+
+@dataclass(frozen=True)
+class TrialOutcome:
+    """What an engine returns: test accuracy and the measured Profile.
+
+    ``variants`` holds further design points that the same training yields
+    (e.g. ``{"T=4": profile}`` evaluated at fewer timesteps); each profile
+    carries its own accuracy.
+    """
+
+    accuracy: float
+    profile: Profile
+    train_seconds: float
+    eval_seconds: float
+    val_accuracy: float | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+    variants: dict[str, Profile] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DataShape:
+    """What shapes need to know of a data set."""
+
+    shape: tuple[int, int, int]  # channels, height, width
+    n_classes: int
+
+
+@dataclass(frozen=True)
+class Engine:
+    """An engine: its search keys and defaults, shape-only profiles, and run()."""
+
+    name: str
+    help: str
+    keys: Mapping[str, Key]
+    """The engine's own search keys (Contract 4 table)."""
+    shared: tuple[str, ...]
+    """The shared keys it understands."""
+    defaults: Mapping[str, Any]
+    """Its defaults for shared keys, where they differ from dse.keys."""
+    static_profile: Callable[["Design", DataShape], Profile]
+    """The design's Profile before training: shapes exact, activity zero."""
+    runner: str
+    """"module:function" of run(design, data, budget, report) -> TrialOutcome."""
+    train_keys: Mapping[str, Key] = field(default_factory=dict)
+    """Engine-specific keys of the spec's [train] table."""
+    expand: Callable[[Mapping[str, Any]], Mapping[str, Key]] | None = None
+    """Extra per-trial parameters derived from sampled ones (e.g. one op per cell edge)."""
+
+    def run(self, design: "Design", data: "Dataset", budget: Budget, report: Report) -> TrialOutcome:
+        module, _, function = self.runner.partition(":")
+        return getattr(importlib.import_module(module), function)(design, data, budget, report)

@@ -1,0 +1,18 @@
+"""The surrogate-gradient engine: LIF/IF networks trained by BPTT (LitE-SNN seed).
+
+Declared here without torch; training lives in :mod:`.engine`.
+"""
+
+from .._base import Engine
+from .keys import KEYS
+from .shapes import static_profile
+
+ENGINE = Engine(
+    name="surrogate",
+    help="LIF/IF networks trained by BPTT with surrogate gradients (LitE-SNN)",
+    keys=KEYS,
+    shared=("weight_bits", "neuron_bits", "rounding", "quantization", "pruning", "timesteps"),
+    defaults={"timesteps": 8},
+    static_profile=static_profile,
+    runner="dse.engines.surrogate.engine:run",
+)

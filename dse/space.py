@@ -1,0 +1,114 @@
+"""From an Optuna trial to a :class:`Design`: one frozen point of the design space.
+
+A Design holds every search key of Contract 4. Keys that the engine does not
+use stay ``None``; keys it uses but the spec fixes nowhere take the engine's
+default, so an engine reads plain fields and never guesses.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, fields, replace
+from typing import TYPE_CHECKING, Any, Iterator, Mapping
+
+from . import engines
+from .keys import SHARED_KEYS, Key
+
+if TYPE_CHECKING:
+    import optuna
+
+    from .spec import Param, StudySpec
+
+
+@dataclass(frozen=True)
+class Design:
+    """One design point. ``engine`` chooses which other fields apply."""
+
+    engine: str
+    # Shared keys (Contract 4).
+    weight_bits: int | None = None
+    neuron_bits: int | None = None
+    rounding: str | None = None
+    quantization: str | None = None
+    pruning: float | None = None
+    timesteps: int | None = None
+    # Surrogate engine: dense stacks and neurons.
+    hidden: tuple[int, ...] | None = None
+    neuron: str | None = None
+    surrogate: str | None = None
+    coding: str | None = None
+    threshold: float | None = None
+    decay: float | None = None
+    reset: str | None = None
+
+    def params(self) -> dict[str, Any]:
+        """The fields that apply to this design's engine (not None)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)
+                if f.name != "engine" and getattr(self, f.name) is not None}
+
+
+DESIGN_FIELDS = frozenset(f.name for f in fields(Design)) - {"engine"}
+
+
+def engine_keys(engine_name: str) -> dict[str, Key]:
+    """Every key the engine understands, with its defaults applied."""
+    engine = engines.get(engine_name)
+    keys = {name: SHARED_KEYS[name] for name in engine.shared}
+    keys = {name: replace(key, default=engine.defaults.get(name, key.default)) for name, key in keys.items()}
+    keys.update(engine.keys)
+    return keys
+
+
+def make_design(engine_name: str, params: Mapping[str, Any]) -> Design:
+    """A Design from checked parameter values; missing keys take defaults."""
+    keys = engine_keys(engine_name)
+    values = {name: key.default for name, key in keys.items() if name in DESIGN_FIELDS}
+    for name, value in params.items():
+        if name not in keys:
+            raise ValueError(f"engine {engine_name!r} has no key {name!r}")
+        if name in DESIGN_FIELDS:
+            values[name] = keys[name].check(value)
+    return Design(engine=engine_name, **values)
+
+
+# ---- Optuna's view of the parameters --------------------------------------
+
+def encode(value: Any) -> Any:
+    """A choice as Optuna stores it: lists become JSON strings."""
+    return json.dumps(list(value)) if isinstance(value, (list, tuple)) else value
+
+
+def decode(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith("["):
+        return tuple(json.loads(value))
+    return value
+
+
+def suggest_param(trial: "optuna.Trial", param: "Param") -> Any:
+    if param.choices is not None:
+        return decode(trial.suggest_categorical(param.name, [encode(c) for c in param.choices]))
+    if param.kind == "int":
+        return trial.suggest_int(param.name, int(param.low), int(param.high),
+                                 step=int(param.step or 1), log=param.log)
+    return trial.suggest_float(param.name, param.low, param.high, step=param.step, log=param.log)
+
+
+def suggest(trial: "optuna.Trial", spec: "StudySpec") -> Design:
+    """Sample every parameter of the spec's space and build the Design."""
+    values = {param.name: suggest_param(trial, param) for param in spec.space}
+    return make_design(spec.engine, values)
+
+
+def grid(spec: "StudySpec") -> dict[str, list[Any]]:
+    """The whole space as lists, for Optuna's GridSampler (spec checked it is discrete)."""
+    return {param.name: [encode(v) for v in param.values()] for param in spec.space}
+
+
+def corners(spec: "StudySpec", limit: int = 4096) -> Iterator[Design]:
+    """Designs at the extremes of every parameter (each end of every range, every
+    choice), up to `limit`: used to tell an impossible constraint from a hard one."""
+    import itertools
+
+    axes = [param.extremes() for param in spec.space]
+    for combo in itertools.islice(itertools.product(*axes), limit):
+        yield make_design(spec.engine, dict(zip((p.name for p in spec.space), combo)))

@@ -1,0 +1,90 @@
+"""Hardware cost models for spiking neural networks.
+
+Pure Python + numpy: no deep-learning framework is needed to score a profile,
+including one stored months ago.
+
+>>> import hwmodels
+>>> hwmodels.evaluate(profile, ["memory", "synops"], sparse_format="csr")  # doctest: +SKIP
+{'memory_bits': ..., 'memory_bytes': ..., 'synops': ..., ...}
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from . import _registry
+from ._base import CostModel
+from .profile import LayerProfile, Profile
+
+__all__ = ["Profile", "LayerProfile", "evaluate", "breakdown", "available", "get"]
+
+
+def available() -> list[str]:
+    """Names of every registered cost model: built-ins first, then plugins."""
+    return _registry.names()
+
+
+def get(name: str) -> CostModel:
+    """The cost model registered as `name` (ValueError naming the valid ones)."""
+    return _registry.get(name)
+
+
+def _select(models: Iterable[str] | str | None, options: dict[str, Any]) -> list[tuple[CostModel, dict]]:
+    if isinstance(models, str):
+        models = [models]
+    names = available() if models is None else list(models)
+    valid_names = available()
+    unknown = [n for n in names if n not in valid_names]
+    if unknown:
+        raise ValueError(f"hwmodels: unknown model(s) {', '.join(map(repr, unknown))}; "
+                         f"available: {', '.join(valid_names)}")
+    known_options = {key for n in valid_names for key in get(n).options}
+    bad = sorted(set(options) - known_options)
+    if bad:
+        raise ValueError(f"hwmodels: unknown option(s) {', '.join(map(repr, bad))}; "
+                         f"valid: {', '.join(sorted(known_options))}")
+    return [(get(n), get(n).resolve(options)) for n in dict.fromkeys(names)]
+
+
+def _check_profile(profile: Profile) -> None:
+    if not isinstance(profile, Profile):
+        raise TypeError(f"hwmodels: expected a hwmodels.Profile, got {type(profile).__name__}")
+
+
+def evaluate(profile: Profile, models: Iterable[str] | str | None = None, **options: Any) -> dict[str, float]:
+    """Run the named models (all when None) and return one flat ``{metric: value}``."""
+    _check_profile(profile)
+    out: dict[str, float] = {}
+    for model, resolved in _select(models, options):
+        out.update({k: float(v) for k, v in model.estimate(profile, **resolved).items()})
+    return out
+
+
+def breakdown(profile: Profile, models: Iterable[str] | str | None = None,
+              **options: Any) -> dict[str, dict[str, float]]:
+    """Per-layer values of every metric that adds up over layers."""
+    _check_profile(profile)
+    out: dict[str, dict[str, float]] = {layer.name: {} for layer in profile.layers}
+    for model, resolved in _select(models, options):
+        for layer, values in model.layer_estimates(profile, **resolved).items():
+            out[layer].update({k: float(v) for k, v in values.items()})
+    return out
+
+
+def units(models: Iterable[str] | str | None = None, **options: Any) -> dict[str, tuple[str, str]]:
+    """``{metric: (model, unit)}`` for what :func:`evaluate` returns under these options."""
+    return {
+        metric: (model.name, unit)
+        for model, resolved in _select(models, options)
+        for metric, unit in model.metrics_for(**resolved).items()
+    }
+
+
+def static_metrics(models: Iterable[str] | str | None = None, **options: Any) -> set[str]:
+    """Metrics that need no training: computable from a profile's shapes alone."""
+    return {
+        metric
+        for model, resolved in _select(models, options)
+        for metric in model.metrics_for(**resolved)
+        if model.is_static(metric)
+    }

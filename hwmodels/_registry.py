@@ -1,0 +1,64 @@
+"""Which cost models exist: the built-ins, then the "dse.hwmodels" entry points.
+
+A new built-in model is one file plus one line in ``BUILTINS``. A third-party
+distribution registers its model class (or instance) under the entry-point group
+``dse.hwmodels``; it is imported only when first asked for.
+"""
+
+from __future__ import annotations
+
+import importlib
+from functools import lru_cache
+from importlib.metadata import entry_points
+
+from ._base import CostModel
+
+ENTRY_POINT_GROUP = "dse.hwmodels"
+
+BUILTINS: dict[str, str] = {
+    "memory": "hwmodels.memory:MemoryModel",
+    "synops": "hwmodels.synops:SynOpsModel",
+    "energy45nm": "hwmodels.energy45nm:Energy45nmModel",
+}
+
+
+def _load(target: str) -> CostModel:
+    module_name, _, attr = target.partition(":")
+    obj = getattr(importlib.import_module(module_name), attr)
+    return obj() if isinstance(obj, type) else obj
+
+
+def _check(model: object, origin: str) -> CostModel:
+    for attr in ("name", "metrics", "estimate"):
+        if not hasattr(model, attr):
+            raise TypeError(f"hwmodels: {origin} is not a cost model: it has no {attr!r}")
+    return model  # type: ignore[return-value]
+
+
+@lru_cache(maxsize=None)
+def _plugins() -> dict[str, object]:
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name not in BUILTINS}
+
+
+def refresh() -> None:
+    """Forget loaded models and plugins (after installing a plugin at run time)."""
+    _plugins.cache_clear()
+    get.cache_clear()
+
+
+def names() -> list[str]:
+    return [*BUILTINS, *sorted(_plugins())]
+
+
+@lru_cache(maxsize=None)
+def get(name: str) -> CostModel:
+    if name in BUILTINS:
+        return _check(_load(BUILTINS[name]), BUILTINS[name])
+    plugin = _plugins().get(name)
+    if plugin is None:
+        raise ValueError(f"hwmodels: unknown model {name!r}; available: {', '.join(names())}")
+    obj = plugin.load()  # type: ignore[attr-defined]
+    model = _check(obj() if isinstance(obj, type) else obj, f"entry point {plugin.value!r}")  # type: ignore[attr-defined]
+    if model.name != name:
+        raise TypeError(f"hwmodels: entry point {name!r} loads a model named {model.name!r}")
+    return model

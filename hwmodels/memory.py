@@ -1,0 +1,74 @@
+"""Memory footprint of weights and neuron parameters (tinySNN Eq. 4).
+
+.. math::
+
+    \\mathrm{Mem} = \\sum_l N^{w}_l \\, b^{w}_l + \\sum_k N^{n}_k \\, b^{n}_k
+
+Putra & Shafique, "tinySNN", Eq. 4: weights times their bit width plus every
+neuron parameter kind k (membrane potential, threshold, ...) times its bit width.
+The stored weight count depends on ``sparse_format`` (REFERENCE.md, "Memory"):
+
+- ``ideal``: only the nonzero weights, ``n_nonzero * b`` (LitE-SNN's model size
+  ``(1 - p) C_in C_out K^2 b``);
+- ``dense``: every weight, zeros included, ``n_weights * b``;
+- ``bitmask``: the nonzero weights plus one presence bit per weight;
+- ``csr``: each nonzero weight with a column index of ``ceil(log2(n_inputs))``
+  bits, plus one 32-bit row pointer per neuron. The profile's n_inputs and
+  n_neurons include spatial positions, so for convolutions this follows the
+  formula literally (an upper bound for a kernel stored once).
+"""
+
+from __future__ import annotations
+
+import math
+
+from ._base import CostModel, Option, choice
+from .profile import LayerProfile, Profile
+
+SPARSE_FORMATS = ("ideal", "dense", "bitmask", "csr")
+ROW_POINTER_BITS = 32
+
+
+def index_bits(n_inputs: int) -> int:
+    """Bits of a column index over `n_inputs` columns (at least 1)."""
+    return max(1, math.ceil(math.log2(n_inputs))) if n_inputs > 1 else 1
+
+
+def weight_bits(layer: LayerProfile, sparse_format: str) -> float:
+    """Bits to store one layer's weights in the given format."""
+    b = layer.weight_bits
+    if sparse_format == "ideal":
+        return layer.n_nonzero * b
+    if sparse_format == "dense":
+        return layer.n_weights * b
+    if sparse_format == "bitmask":
+        return layer.n_nonzero * b + layer.n_weights
+    return layer.n_nonzero * (b + index_bits(layer.n_inputs)) + ROW_POINTER_BITS * layer.n_neurons
+
+
+def neuron_bits(layer: LayerProfile) -> float:
+    """Bits of the layer's neuron parameters: sum over kinds of count x bits."""
+    return sum(count * bits for count, bits in layer.neuron_params.values())
+
+
+def memory_bits(profile: Profile, sparse_format: str = "ideal") -> float:
+    return sum(weight_bits(l, sparse_format) + neuron_bits(l) for l in profile.layers)
+
+
+class MemoryModel(CostModel):
+    name = "memory"
+    metrics = {"memory_bits": "bit", "memory_bytes": "B"}
+    options = {
+        "sparse_format": Option(
+            "ideal", choice(*SPARSE_FORMATS),
+            "how pruned weights are stored: ideal (nonzeros only), dense, bitmask, csr"),
+    }
+    additive = frozenset(metrics)
+    static = frozenset(metrics)
+
+    def layer_estimates(self, profile: Profile, sparse_format: str = "ideal", **_: object):
+        out = {}
+        for layer in profile.layers:
+            bits = weight_bits(layer, sparse_format) + neuron_bits(layer)
+            out[layer.name] = {"memory_bits": bits, "memory_bytes": bits / 8}
+        return out

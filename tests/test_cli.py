@@ -1,0 +1,89 @@
+"""The command line: every command documented, output formats, exit codes."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from dse.cli import cli, main
+
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+
+
+@pytest.mark.parametrize("name", sorted(cli.commands))
+def test_every_command_has_help_and_is_in_the_readme(name: str) -> None:
+    command = cli.commands[name]
+    assert command.help and len(command.help) > 20
+    assert f"`dse {name}" in README
+    result = CliRunner().invoke(cli, [name, "--help"])
+    assert result.exit_code == 0 and "Usage:" in result.output
+
+
+def invoke(capsys, args: list[str]) -> tuple[int, str, str]:
+    """Run `dse ARGS` in-process: (exit code, stdout, stderr)."""
+    capsys.readouterr()
+    try:
+        main(args)
+        code = 0
+    except SystemExit as exc:
+        code = exc.code or 0
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_run_query_report_studies_and_rescore(workdir, tiny_spec, capsys) -> None:
+    spec = tiny_spec(n_trials=2)
+    name = spec.stem
+    code, out, err = invoke(capsys, ["run", str(spec), "--quiet"])
+    assert code == 0 and f"report: reports/{name}.html" in out and "Pareto-optimal designs" in err
+    assert (workdir / "dse.db").exists() and (workdir / "reports" / f"{name}.html").exists()
+
+    for args, check in [
+        (["query", name, "--format", "json"], lambda o: len(json.loads(o)) == 2),
+        (["query", name, "--format", "csv"], lambda o: o.splitlines()[0].startswith("trial,state,")),
+        (["query", name], lambda o: re.search(r"^\s*trial\s+state", o, re.M)),
+        (["studies", "--format", "json"], lambda o: json.loads(o)[0]["complete"] == 2),
+        (["models", "--format", "json"], lambda o: {"memory_bits", "bit_synops", "energy_45nm_j"}
+         <= {r["metric"] for r in json.loads(o)}),
+    ]:
+        code, out, _ = invoke(capsys, args)
+        assert code == 0 and check(out), args
+
+
+def test_rescore_replaces_metrics_from_the_stored_profiles(workdir, tiny_spec, capsys) -> None:
+    import hwmodels
+    from dse.storage import Store
+
+    spec = tiny_spec(n_trials=2)
+    assert invoke(capsys, ["run", str(spec), "--quiet"])[0] == 0
+    code, _, err = invoke(capsys, ["rescore", spec.stem, "--option", "sparse_format=csr"])
+    assert code == 0 and "rescored 4 design point(s)" in err
+    rows = json.loads(invoke(capsys, ["query", spec.stem, "--format", "json"])[1])
+    profiles = {n: p for _, n, v, p in Store("sqlite:///dse.db").profiles(spec.stem) if v == ""}
+    for row in rows:
+        expected = hwmodels.evaluate(profiles[row["trial"]], "memory", sparse_format="csr")["memory_bits"]
+        assert row["memory_bits"] == expected
+
+
+@pytest.mark.parametrize("args, message", [
+    (["query", "nope"], "error: no study named 'nope' in sqlite:///dse.db; this storage holds no study"),
+    (["report", "nope", "--storage", "mysql+nodriver://x"], "error: --storage mysql+nodriver://x: not a valid"),
+    (["rescore", "nope", "--option", "x"], "error: --option x: expected KEY=VALUE"),
+    (["run", "missing.toml"], "error: missing.toml: no such file"),
+])
+def test_bad_input_is_one_line_and_exit_2(workdir, capsys, args, message) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(args)
+    err = capsys.readouterr().err.strip()
+    assert info.value.code == 2 and err.startswith(message) and "\n" not in err
+
+
+def test_usage_errors_exit_2(capsys) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["query"])
+    assert info.value.code == 2
+    with pytest.raises(SystemExit) as info:
+        main(["frobnicate"])
+    assert info.value.code == 2

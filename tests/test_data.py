@@ -1,0 +1,119 @@
+"""Data sets: the bundled digits, and loaders tested on small files written in the real formats."""
+
+import gzip
+import pickle
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dse.data import load_dataset
+from dse.errors import DataError
+
+RNG = np.random.default_rng(0)
+
+
+def write_idx(path: Path, array: np.ndarray, gz: bool) -> None:
+    header = struct.pack(">BBBB", 0, 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}i", *array.shape)
+    raw = header + array.astype(np.uint8).tobytes()
+    if gz:
+        path = path.with_name(path.name + ".gz")
+        raw = gzip.compress(raw)
+    path.write_bytes(raw)
+
+
+def make_mnist(folder: Path, n_train: int = 100, n_test: int = 30, gz: bool = True) -> tuple:
+    folder.mkdir(parents=True, exist_ok=True)
+    x_train = RNG.integers(0, 256, (n_train, 28, 28))
+    y_train = np.arange(n_train) % 10
+    x_test = RNG.integers(0, 256, (n_test, 28, 28))
+    y_test = np.arange(n_test) % 10
+    write_idx(folder / "train-images-idx3-ubyte", x_train, gz)
+    write_idx(folder / "train-labels-idx1-ubyte", y_train, gz)
+    write_idx(folder / "t10k-images-idx3-ubyte", x_test, gz)
+    write_idx(folder / "t10k-labels-idx1-ubyte", y_test, gz)
+    return x_train, y_train, x_test, y_test
+
+
+def make_cifar(folder: Path, per_batch: int = 20, n_test: int = 20) -> tuple:
+    folder.mkdir(parents=True, exist_ok=True)
+    batches = []
+    for i in range(1, 6):
+        data = RNG.integers(0, 256, (per_batch, 3072)).astype(np.uint8)
+        labels = [int(v) for v in np.arange(per_batch) % 10]
+        with open(folder / f"data_batch_{i}", "wb") as f:
+            pickle.dump({b"batch_label": b"x", b"data": data, b"labels": labels}, f)
+        batches.append((data, labels))
+    test = RNG.integers(0, 256, (n_test, 3072)).astype(np.uint8)
+    with open(folder / "test_batch", "wb") as f:
+        pickle.dump({b"data": test, b"labels": [int(v) for v in np.arange(n_test) % 10]}, f)
+    return batches, test
+
+
+def test_digits_split_is_fixed_stratified_and_scaled() -> None:
+    a, b = load_dataset("digits"), load_dataset("digits")
+    assert (len(a.y_train), len(a.y_val), len(a.y_test)) == (1257, 180, 360)
+    assert a.shape == (1, 8, 8) and a.n_classes == 10
+    assert np.array_equal(a.x_test, b.x_test) and np.array_equal(a.y_train, b.y_train)
+    assert 0.0 <= a.x_train.min() and a.x_train.max() == 1.0 and a.x_train.dtype == np.float32
+    assert np.bincount(a.y_test).min() >= 35  # stratified: every class ~36 times
+
+
+@pytest.mark.parametrize("gz", [True, False])
+@pytest.mark.parametrize("name, sub", [("mnist", ""), ("fashion-mnist", "FashionMNIST/raw")])
+def test_idx_loader(tmp_path: Path, gz: bool, name: str, sub: str) -> None:
+    x_train, y_train, x_test, y_test = make_mnist(tmp_path / sub, gz=gz)
+    data = load_dataset(name, tmp_path)
+    assert data.shape == (1, 28, 28)
+    assert len(data.y_train) + len(data.y_val) == 100 and len(data.y_test) == 30
+    assert np.allclose(data.x_test[:, 0], x_test / 255.0)  # official test set kept in order
+    assert np.array_equal(data.y_test, y_test)
+    assert np.bincount(data.y_val).tolist() == [1] * 10  # 10% of train, stratified
+
+
+def test_cifar10_loader(tmp_path: Path) -> None:
+    batches, test = make_cifar(tmp_path / "cifar-10-batches-py")
+    data = load_dataset("cifar10", tmp_path)
+    assert data.shape == (3, 32, 32)
+    assert len(data.y_train) + len(data.y_val) == 100 and len(data.y_test) == 20
+    assert np.allclose(data.x_test[3], test[3].reshape(3, 32, 32) / 255.0)  # channel-major
+
+
+def test_missing_and_malformed_data_are_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="pass --data-dir DIR"):
+        load_dataset("mnist")
+    with pytest.raises(DataError, match="no such folder"):
+        load_dataset("mnist", tmp_path / "nowhere")
+    with pytest.raises(DataError, match=r"no train-images-idx3-ubyte\[.gz\] for mnist"):
+        load_dataset("mnist", tmp_path)
+    make_mnist(tmp_path, gz=False)
+    (tmp_path / "t10k-labels-idx1-ubyte").write_bytes(b"\x00\x00\x0c\x01" + b"\x00" * 8)
+    with pytest.raises(DataError, match="not an IDX file of unsigned bytes"):
+        load_dataset("mnist", tmp_path)
+    write_idx(tmp_path / "t10k-labels-idx1-ubyte", np.zeros(29), gz=False)
+    with pytest.raises(DataError, match=r"test images \(30, 28, 28\) and labels \(29,\) do not match"):
+        load_dataset("mnist", tmp_path)
+    (tmp_path / "train-images-idx3-ubyte").write_bytes(
+        struct.pack(">BBBBiii", 0, 0, 8, 3, 100, 28, 28) + b"\x00" * 10)
+    with pytest.raises(DataError, match="header declares"):
+        load_dataset("mnist", tmp_path)
+    cifar = tmp_path / "c"
+    cifar.mkdir()
+    (cifar / "data_batch_1").write_bytes(b"not a pickle")
+    (cifar / "test_batch").write_bytes(b"not a pickle")
+    with pytest.raises(DataError, match="not a CIFAR-10 pickle batch"):
+        load_dataset("cifar10", cifar)
+
+
+def test_cli_missing_data_dir_exits_2_and_writes_nothing(tmp_path: Path) -> None:
+    spec = tmp_path / "m.toml"
+    spec.write_text('[study]\nname = "m"\nengine = "surrogate"\ndataset = "mnist"\n'
+                    '[objectives]\naccuracy = "maximize"\n')
+    result = subprocess.run([sys.executable, "-m", "dse", "run", str(spec), "--data-dir", str(tmp_path / "x")],
+                            cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == f"error: --data-dir {tmp_path / 'x'}: no such folder"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.toml"]

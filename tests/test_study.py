@@ -1,0 +1,184 @@
+"""A tiny study end to end: it trains, stores, reads back, resumes, survives failures and Ctrl-C."""
+
+import json
+import math
+
+import optuna
+import pytest
+
+import hwmodels
+from dse import engines
+from dse.query import query
+from dse.report import nondominated, pareto_info, write_report
+from dse.spec import load_spec
+from dse.storage import Store
+from dse.study import run_study
+
+
+def test_tiny_study_stores_what_it_trained(storage_url, tiny_spec) -> None:
+    spec = load_spec(tiny_spec(n_trials=3))
+    result = run_study(spec, storage=storage_url, show_progress=False)
+    assert not result.interrupted and result.ran == 3
+
+    study = optuna.load_study(study_name=spec.name, storage=storage_url)  # Optuna's own view
+    assert study.metric_names == ["accuracy", "memory_bits"]
+    trials = study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))
+    assert len(trials) == 3
+
+    store = Store(storage_url)
+    stored = store.profiles(spec.name)
+    assert sorted((n, v) for _, n, v, _ in stored) == [(0, ""), (0, "T=1"), (1, ""), (1, "T=1"),
+                                                       (2, ""), (2, "T=1")]
+    rows = store.metrics(spec.name)
+    units = {r["metric"]: (r["model"], r["unit"]) for r in rows}
+    assert units["memory_bits"] == ("memory", "bit") and units["accuracy"] == ("engine", "1")
+    assert units["energy_45nm_j"] == ("energy45nm", "J")
+    for trial in trials:
+        profile = next(p for tid, _, v, p in stored if tid == trial._trial_id and v == "")
+        # what Optuna holds, what the metric rows hold, and a fresh evaluation of the stored profile agree
+        assert trial.values == [profile.accuracy, hwmodels.evaluate(profile, "memory")["memory_bits"]]
+        mine = {r["metric"]: r["value"] for r in rows if r["trial_id"] == trial._trial_id and r["variant"] == ""}
+        assert mine["memory_bits"] == trial.user_attrs["memory_bits"] == trial.values[1]
+        assert mine["synops"] == pytest.approx(hwmodels.evaluate(profile, "synops")["synops"])
+        assert profile.layers[0].n_neurons == json.loads(trial.params["hidden"])[0]
+
+    frame = query(spec.name, storage_url)
+    assert list(frame["trial"]) == [0, 1, 2] and set(frame["state"]) == {"complete"}
+    for column in ("hidden", "weight_bits", "timesteps", "pruning", "accuracy", "memory_bits",
+                   "bit_synops", "energy_45nm_j", "val_accuracy", "train_seconds"):
+        assert column in frame.columns
+    assert frame.loc[0, "memory_bits"] == trials[0].values[1]
+    assert len(query(spec.name, storage_url, variants=True)) == 6
+
+
+def test_same_command_continues_the_study(workdir, tiny_spec) -> None:
+    url = f"sqlite:///{workdir / 'r.db'}"
+    path = tiny_spec(n_trials=2)
+    assert run_study(load_spec(path), storage=url, show_progress=False).ran == 2
+    again = run_study(load_spec(path), storage=url, show_progress=False)
+    assert again.ran == 0 and len(again.study.trials) == 2  # finished: nothing to do
+    more = run_study(load_spec(path, n_trials=4), storage=url, show_progress=False)
+    assert more.ran == 2 and [t.number for t in more.study.trials] == [0, 1, 2, 3]
+    params = [tuple(sorted(t.params.items())) for t in more.study.trials]
+    assert len(set(params)) == 4  # the resumed sampler did not replay its first proposals
+
+
+def test_a_failing_trial_fails_alone_with_its_reason(workdir, tiny_spec, monkeypatch) -> None:
+    calls = {"n": 0}
+    original = engines.Engine.run
+
+    def flaky(self, *args):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("simulated out-of-memory")
+        return original(self, *args)
+
+    monkeypatch.setattr(engines.Engine, "run", flaky)
+    url = f"sqlite:///{workdir / 'f.db'}"
+    result = run_study(load_spec(tiny_spec(n_trials=3)), storage=url, show_progress=False)
+    assert [t.state.name for t in result.study.trials] == ["COMPLETE", "FAIL", "COMPLETE"]
+    frame = query(result.study.study_name, url)
+    assert frame.loc[1, "note"] == "RuntimeError: simulated out-of-memory"
+    assert math.isnan(frame.loc[1, "accuracy"]) and frame.loc[0, "accuracy"] > 0
+
+
+def test_ctrl_c_keeps_finished_trials(workdir, tiny_spec, monkeypatch) -> None:
+    engine = engines.get("surrogate")
+    calls = {"n": 0}
+    original = engines.Engine.run
+
+    def interrupting(self, *args):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return original(self, *args)
+
+    monkeypatch.setattr(engines.Engine, "run", interrupting)
+    url = f"sqlite:///{workdir / 'c.db'}"
+    path = tiny_spec(n_trials=5)
+    result = run_study(load_spec(path), storage=url, show_progress=False)
+    assert result.interrupted
+    states = [t.state.name for t in optuna.load_study(study_name=load_spec(path).name, storage=url).trials]
+    assert states == ["COMPLETE", "COMPLETE", "FAIL"]
+    monkeypatch.setattr(engines.Engine, "run", original)
+    resumed = run_study(load_spec(path), storage=url, show_progress=False)
+    assert not resumed.interrupted
+    assert sum(t.state.name == "COMPLETE" for t in resumed.study.trials) == 4  # 5 finished in all
+    assert engine is engines.get("surrogate")
+
+
+def test_designs_over_a_shape_only_constraint_are_rejected_before_training(workdir, tiny_spec,
+                                                                           monkeypatch) -> None:
+    trained = []
+    original = engines.Engine.run
+    monkeypatch.setattr(engines.Engine, "run", lambda self, d, *a: trained.append(d) or original(self, d, *a))
+    path = tiny_spec(n_trials=8, extra="""
+        [constraints]
+        memory_bits = { max = 5000 }
+    """)
+    url = f"sqlite:///{workdir / 'k.db'}"
+    result = run_study(load_spec(path), storage=url, show_progress=False)
+    pruned = [t for t in result.study.trials if t.state.name == "PRUNED"]
+    complete = [t for t in result.study.trials if t.state.name == "COMPLETE"]
+    assert pruned and complete and len(trained) == len(complete)
+    assert all(t.user_attrs["infeasible"].startswith("rejected before training: memory_bits = ") for t in pruned)
+    assert all(t.user_attrs["memory_bits"] <= 5000 for t in complete)
+    assert all(t.constraints == {"memory_bits": t.user_attrs["memory_bits"] - 5000} for t in complete)
+
+
+def test_report_file_and_pareto_info(workdir, tiny_spec) -> None:
+    url = f"sqlite:///{workdir / 'p.db'}"
+    spec = load_spec(tiny_spec(n_trials=4))
+    run_study(spec, storage=url, show_progress=False)
+    store = Store(url)
+    info = pareto_info(store, spec.name)
+    assert len(info.points) == 8  # 4 trials, each also evaluated at T=1
+    values = [[p.metrics["accuracy"], p.metrics["memory_bits"]] for p in info.points]
+    import numpy as np
+
+    mask = nondominated(np.array(values), ["maximize", "minimize"])
+    assert [p.pareto for p in info.points] == mask.tolist()
+    assert info.pareto and info.fronts[0].x == "memory_bits" and info.fronts[0].y == "accuracy"
+    path = write_report(store, spec.name)
+    assert path.resolve() == workdir / "reports" / f"{spec.name}.html"
+    text = path.read_text()
+    assert "<script src=" not in text and len(text) > 1_000_000  # plotly.js inlined: opens offline
+    assert "plotly" in text and spec.name in text and "Pareto-optimal designs" in text
+    from dse.report import figures
+
+    hovers = [h for fig in figures(info) for trace in fig.data if trace.text for h in trace.text]
+    assert len(hovers) == len(info.points)  # every design point drawn once per pair
+    for hover in hovers:  # every metric and parameter of a point in its hover
+        for name in ("accuracy", "memory_bits", "energy_45nm_j", "bit_synops", "spike_rate", "weight_bits"):
+            assert name in hover
+    best = max(info.pareto, key=lambda p: p.metrics["accuracy"])
+    assert f"<td>{best.label}</td>" in text  # the Pareto table lists it
+
+
+def test_nondominated_by_hand() -> None:
+    import numpy as np
+
+    points = np.array([[0.9, 100.0], [0.8, 50.0], [0.85, 120.0], [0.9, 100.0], [0.7, 50.0]])
+    mask = nondominated(points, ["maximize", "minimize"])
+    assert mask.tolist() == [True, True, False, True, False]
+    assert nondominated(np.zeros((0, 2)), ["minimize", "minimize"]).tolist() == []
+
+
+def test_optuna_dashboard_reads_the_study(workdir, tiny_spec) -> None:
+    from io import BytesIO
+    from wsgiref.util import setup_testing_defaults
+
+    from optuna_dashboard import wsgi
+
+    url = f"sqlite:///{workdir / 'd.db'}"
+    spec = load_spec(tiny_spec(n_trials=2))
+    run_study(spec, storage=url, show_progress=False)
+    app = wsgi(url)
+    status = {}
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/api/studies", "wsgi.input": BytesIO()}
+    setup_testing_defaults(environ)
+    body = b"".join(app(environ, lambda s, h, e=None: status.update(code=s)))
+    assert status["code"].startswith("200")
+    studies = json.loads(body)["study_summaries"]
+    assert [s["study_name"] for s in studies] == [spec.name]
+    assert math.isfinite(len(studies))
