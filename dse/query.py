@@ -12,7 +12,9 @@ import pandas as pd
 from optuna.trial import TrialState
 
 from .space import decode
+from .spec import TRAINING_PREFIX
 from .storage import DEFAULT_URL, Store
+from .study import TRAINING
 
 LEADING = ["trial", "variant", "state"]
 
@@ -23,7 +25,8 @@ def query(study_name: str, storage: str | Store = DEFAULT_URL, *, variants: bool
 
     ``variants=True`` adds a row for each further design point a trial produced
     (e.g. the same weights evaluated at fewer timesteps), told apart by the
-    ``variant`` column. ``states`` keeps only trials in those states
+    ``variant`` column. An engine's training-phase metrics (STDP learns on the
+    device) are columns ``training_<metric>``. ``states`` keeps only trials in those states
     ("complete", "pruned", "fail", "running").
     """
     store = storage if isinstance(storage, Store) else Store(storage)
@@ -41,12 +44,14 @@ def query(study_name: str, storage: str | Store = DEFAULT_URL, *, variants: bool
             continue
         base = {"trial": trial.number, "variant": "", "state": state}
         base.update({name: _plain(decode(value)) for name, value in trial.params.items()})
-        own = {v for (tid, v) in by_trial if tid == trial._trial_id}
+        own = {v for (tid, v) in by_trial if tid == trial._trial_id} - {TRAINING}
+        training = {f"{TRAINING_PREFIX}{m}": v for m, v in by_trial.get((trial._trial_id, TRAINING), {}).items()}
         for variant in sorted(own | {""}):
             if variant and not variants:
                 continue
             row = dict(base, variant=variant)
             row.update(by_trial.get((trial._trial_id, variant), {}))
+            row.update(training)  # the training phase is the same for every evaluation of a trial
             row["duration_s"] = trial.duration.total_seconds() if trial.duration else None
             row["note"] = _note(trial)
             rows.append(row)

@@ -40,6 +40,26 @@ class Design:
     threshold: float | None = None
     decay: float | None = None
     reset: str | None = None
+    # Surrogate engine: convolutional networks of searchable cells (LitE-SNN).
+    channels: int | None = None
+    cells: int | None = None
+    nodes: int | None = None
+    ops: tuple[str, ...] | None = None  # the operation of every cell edge, in order
+    cell_bits: tuple[int, ...] | None = None  # weight bits of every cell (mixed precision)
+    # STDP engine (tinySNN).
+    network: str | None = None
+    n_neurons: int | None = None
+    inhibition: float | None = None
+    update_interval: int | None = None
+    # TTFS engine.
+    conv: tuple[int, ...] | None = None
+    window: int | None = None
+    tau: float | None = None
+    t_d: float | None = None
+    theta0: float | None = None
+    relaxation: float | None = None
+    kernel_reg: float | None = None
+    kernel_bn: float | None = None
 
     def params(self) -> dict[str, Any]:
         """The fields that apply to this design's engine (not None)."""
@@ -94,9 +114,13 @@ def suggest_param(trial: "optuna.Trial", param: "Param") -> Any:
 
 
 def suggest(trial: "optuna.Trial", spec: "StudySpec") -> Design:
-    """Sample every parameter of the spec's space and build the Design."""
-    values = {param.name: suggest_param(trial, param) for param in spec.space}
-    return make_design(spec.engine, values)
+    """Sample the engine (where the study has several), then every parameter that
+    applies to it, and build the Design."""
+    engine = spec.engines[0]
+    if len(spec.engines) > 1:
+        engine = trial.suggest_categorical("engine", list(spec.engines))
+    values = {param.name: suggest_param(trial, param) for param in spec.params_for(engine)}
+    return make_design(engine, values)
 
 
 def grid(spec: "StudySpec") -> dict[str, list[Any]]:
@@ -106,9 +130,12 @@ def grid(spec: "StudySpec") -> dict[str, list[Any]]:
 
 def corners(spec: "StudySpec", limit: int = 4096) -> Iterator[Design]:
     """Designs at the extremes of every parameter (each end of every range, every
-    choice), up to `limit`: used to tell an impossible constraint from a hard one."""
+    choice), per engine, up to `limit` each: used to tell an impossible constraint
+    from a hard one."""
     import itertools
 
-    axes = [param.extremes() for param in spec.space]
-    for combo in itertools.islice(itertools.product(*axes), limit):
-        yield make_design(spec.engine, dict(zip((p.name for p in spec.space), combo)))
+    for engine in spec.engines:
+        params = spec.params_for(engine)
+        axes = [param.extremes() for param in params]
+        for combo in itertools.islice(itertools.product(*axes), limit):
+            yield make_design(engine, dict(zip((p.name for p in params), combo)))

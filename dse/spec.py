@@ -31,6 +31,9 @@ DIRECTIONS = ("maximize", "minimize")
 SECTIONS = ("study", "objectives", "constraints", "space", "train", "hardware")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
+TRAINING_PREFIX = "training_"
+"""Cost metrics of an engine's training-phase profile are named training_<metric>."""
+
 ENGINE_METRICS = {
     "accuracy": "1",
     "val_accuracy": "1",
@@ -98,7 +101,9 @@ class Constraint:
 class StudySpec:
     path: str
     name: str
-    engine: str
+    engines: tuple[str, ...]
+    """One engine, or several: then the engine is itself a searched parameter and
+    each [space] key applies to the engines that know it."""
     dataset: str = "digits"
     n_trials: int = 30
     sampler: str = "nsga2"
@@ -111,6 +116,16 @@ class StudySpec:
     train: Mapping[str, Any] = field(default_factory=dict)
     hardware_models: tuple[str, ...] = ()
     hardware_options: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def engine(self) -> str:
+        """The engine, or "a+b" for a study that searches over several."""
+        return "+".join(self.engines)
+
+    def params_for(self, engine: str) -> tuple["Param", ...]:
+        """The searched parameters that apply to one engine."""
+        keys = engine_keys(engine)
+        return tuple(p for p in self.space if p.name in keys)
 
     @property
     def metric_names(self) -> list[str]:
@@ -129,7 +144,10 @@ class StudySpec:
     def metric_units(self) -> dict[str, tuple[str, str]]:
         """``{metric: (source, unit)}`` of everything a trial of this study reports."""
         units = {m: ("engine", u) for m, u in ENGINE_METRICS.items()}
-        units.update(hwmodels.units(self.hardware_models, **self.hardware_options))
+        cost = hwmodels.units(self.hardware_models, **self.hardware_options)
+        units.update(cost)
+        if any(engines.get(e).training_profile for e in self.engines):
+            units.update({f"{TRAINING_PREFIX}{m}": (model, unit) for m, (model, unit) in cost.items()})
         return units
 
 
@@ -187,10 +205,9 @@ def parse_spec(data: Mapping[str, Any], path: str = "<spec>", **overrides: Any) 
         raise check.fail(f"[{unknown[0]}]", f"unknown section; valid sections: {', '.join(SECTIONS)}")
     study = check.table(data, "study")
     spec = _study(check, study)
-    engine = engines.get(spec.engine)
-    keys = engine_keys(spec.engine)
-    spec = replace(spec, space=_space(check, check.table(data, "space"), keys, spec.engine))
-    spec = replace(spec, train=_train(check, check.table(data, "train"), engine.train_keys))
+    spec = replace(spec, space=_space(check, check.table(data, "space"), spec.engines))
+    train_keys = {k: key for e in spec.engines for k, key in engines.get(e).train_keys.items()}
+    spec = replace(spec, train=_train(check, check.table(data, "train"), train_keys))
     models, options = _hardware(check, check.table(data, "hardware"))
     spec = replace(spec, hardware_models=models, hardware_options=options)
     for name, value in overrides.items():
@@ -199,6 +216,9 @@ def parse_spec(data: Mapping[str, Any], path: str = "<spec>", **overrides: Any) 
     spec = _objectives(check, check.table(data, "objectives"), spec, "sampler" in study or "sampler" in overrides)
     spec = replace(spec, constraints=_constraints(check, check.table(data, "constraints"), spec))
     if spec.sampler == "grid":
+        if len(spec.engines) > 1:
+            raise check.fail("[study].sampler", "the grid sampler needs a single engine (the space differs "
+                                                "between engines); use nsga2, tpe or random")
         for param in spec.space:
             if not param.discrete:
                 raise check.fail(f"[space].{param.name}",
@@ -217,9 +237,13 @@ def _study(check: _Checker, study: dict[str, Any]) -> StudySpec:
     if not isinstance(name, str) or not NAME_RE.match(name):
         raise check.fail("[study].name", f"expected letters, digits, '-', '_' or '.', got {_show(name)}")
     engine = study["engine"]
-    if engine not in engines.names():
-        raise check.fail("[study].engine", f"expected one of {', '.join(map(_quote, engines.names()))}, "
-                                           f"got {_show(engine)}")
+    chosen = engine if isinstance(engine, list) and engine else [engine]
+    for engine_name in chosen:
+        if engine_name not in engines.names():
+            raise check.fail("[study].engine", f"expected one of {', '.join(map(_quote, engines.names()))} "
+                                               f"(or a list of them), got {_show(engine)}")
+    if len(set(chosen)) != len(chosen):
+        raise check.fail("[study].engine", f"an engine is listed twice: {_show(engine)}")
     out = {
         "dataset": Key("dataset", "str", "digits", "", options=tuple(DATASETS)),
         "n_trials": Key("n_trials", "int", 30, "", low=1, high=10**7),
@@ -231,56 +255,67 @@ def _study(check: _Checker, study: dict[str, Any]) -> StudySpec:
     description = study.get("description", "")
     if not isinstance(description, str):
         raise check.fail("[study].description", f"expected a string, got {_show(description)}")
-    return StudySpec(path=check.path, name=name, engine=engine, description=description, **values)
+    return StudySpec(path=check.path, name=name, engines=tuple(chosen), description=description, **values)
 
 
 def _quote(s: str) -> str:
     return f'"{s}"'
 
 
-def _space(check: _Checker, table: dict[str, Any], keys: dict[str, Key], engine: str) -> tuple[Param, ...]:
+def _space(check: _Checker, table: dict[str, Any], engine_names: tuple[str, ...]) -> tuple[Param, ...]:
+    per_engine = {e: engine_keys(e) for e in engine_names}
+    valid = list(dict.fromkeys(k for keys in per_engine.values() for k in keys))
     params = []
+    if len(engine_names) > 1:
+        params.append(Param("engine", "str", choices=tuple(engine_names)))
     for name, entry in table.items():
         where = f"[space].{name}"
-        if name not in keys:
-            raise check.fail(where, f"engine \"{engine}\" has no such key; valid keys: {', '.join(keys)}")
-        key = keys[name]
-        if not isinstance(entry, dict):
-            raise check.fail(where, "expected a table: { choices = [...] } or { low = ..., high = ... }")
-        if "choices" in entry:
-            check.only(entry, where, ("choices",))
-            choices = entry["choices"]
-            if not isinstance(choices, list) or not choices:
-                raise check.fail(where, f"choices must be a non-empty list, got {_show(choices)}")
-            values = tuple(check.value(key, c, where) for c in choices)
-            if len(set(values)) != len(values):
-                raise check.fail(where, "choices must not repeat a value")
-            params.append(Param(name, key.kind, choices=values))
-            continue
-        check.only(entry, where, ("low", "high", "log", "step"))
-        if not key.numeric:
-            raise check.fail(where, f"a range needs a numeric key; give choices: {key.expected()}")
-        if "low" not in entry or "high" not in entry:
-            raise check.fail(where, "a range needs both low and high (or give choices = [...])")
-        low = check.value(key, entry["low"], f"{where}.low")
-        high = check.value(key, entry["high"], f"{where}.high")
-        if low > high:
-            raise check.fail(where, f"low ({low:g}) must not exceed high ({high:g})")
-        log = entry.get("log", False)
-        if not isinstance(log, bool):
-            raise check.fail(f"{where}.log", f"expected true or false, got {_show(log)}")
-        if log and low <= 0:
-            raise check.fail(f"{where}.low", f"a log range needs low > 0, got {low:g}")
-        step = entry.get("step")
-        if step is not None:
-            if isinstance(step, bool) or not isinstance(step, (int, float)) or step <= 0 \
-                    or (key.kind == "int" and not isinstance(step, int)):
-                kind = "an integer" if key.kind == "int" else "a number"
-                raise check.fail(f"{where}.step", f"expected {kind} > 0, got {_show(step)}")
-            if log:
-                raise check.fail(f"{where}.step", "step and log cannot be combined")
-        params.append(Param(name, key.kind, low=low, high=high, log=log, step=step))
+        owners = [keys[name] for keys in per_engine.values() if name in keys]
+        if not owners:
+            which = " or ".join(f'"{e}"' for e in engine_names)
+            raise check.fail(where, f"engine {which} has no such key; valid keys: {', '.join(valid)}")
+        param = _param(check, where, name, entry, owners[0])
+        for other in owners[1:]:  # a key shared by several engines must suit each of them
+            _param(check, where, name, entry, other)
+        params.append(param)
     return tuple(params)
+
+
+def _param(check: _Checker, where: str, name: str, entry: Any, key: Key) -> Param:
+    if not isinstance(entry, dict):
+        raise check.fail(where, "expected a table: { choices = [...] } or { low = ..., high = ... }")
+    if "choices" in entry:
+        check.only(entry, where, ("choices",))
+        choices = entry["choices"]
+        if not isinstance(choices, list) or not choices:
+            raise check.fail(where, f"choices must be a non-empty list, got {_show(choices)}")
+        values = tuple(check.value(key, c, where) for c in choices)
+        if len(set(values)) != len(values):
+            raise check.fail(where, "choices must not repeat a value")
+        return Param(name, key.kind, choices=values)
+    check.only(entry, where, ("low", "high", "log", "step"))
+    if not key.numeric:
+        raise check.fail(where, f"a range needs a numeric key; give choices: {key.expected()}")
+    if "low" not in entry or "high" not in entry:
+        raise check.fail(where, "a range needs both low and high (or give choices = [...])")
+    low = check.value(key, entry["low"], f"{where}.low")
+    high = check.value(key, entry["high"], f"{where}.high")
+    if low > high:
+        raise check.fail(where, f"low ({low:g}) must not exceed high ({high:g})")
+    log = entry.get("log", False)
+    if not isinstance(log, bool):
+        raise check.fail(f"{where}.log", f"expected true or false, got {_show(log)}")
+    if log and low <= 0:
+        raise check.fail(f"{where}.low", f"a log range needs low > 0, got {low:g}")
+    step = entry.get("step")
+    if step is not None:
+        if isinstance(step, bool) or not isinstance(step, (int, float)) or step <= 0 \
+                or (key.kind == "int" and not isinstance(step, int)):
+            kind = "an integer" if key.kind == "int" else "a number"
+            raise check.fail(f"{where}.step", f"expected {kind} > 0, got {_show(step)}")
+        if log:
+            raise check.fail(f"{where}.step", "step and log cannot be combined")
+    return Param(name, key.kind, low=low, high=high, log=log, step=step)
 
 
 def _train(check: _Checker, table: dict[str, Any], engine_keys_: Mapping[str, Key]) -> dict[str, Any]:
@@ -365,13 +400,12 @@ def _check_feasible(check: _Checker, spec: StudySpec) -> None:
     constraints = static_constraints(spec)
     if not constraints:
         return
-    engine = engines.get(spec.engine)
     info = DATASETS[spec.dataset]
     shape = DataShape(shape=info.shape, n_classes=info.n_classes)
     best = {c.metric: math.inf for c in constraints}
     for design in corners(spec):
         try:
-            profile = engine.static_profile(design, shape)
+            profile = engines.get(design.engine).static_profile(design, shape)
         except ValueError:
             continue  # a corner the engine cannot build: the search will skip it too
         metrics = hwmodels.evaluate(profile, spec.hardware_models, **spec.hardware_options)

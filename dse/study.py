@@ -27,10 +27,12 @@ from .engines import DataShape
 from .errors import UserError
 from .progress import Progress
 from .space import grid, suggest
-from .spec import StudySpec, static_constraints
+from .spec import TRAINING_PREFIX, StudySpec, static_constraints
 from .storage import MetricRow, Store
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+TRAINING = "training"
+"""The stored variant that holds a trial's training-phase profile."""
 SPEC_ATTR = "dse_spec"
 
 
@@ -89,7 +91,6 @@ class Objective:
     progress: Progress
 
     def __post_init__(self) -> None:
-        self.engine = engines.get(self.spec.engine)
         self.units = self.spec.metric_units()
         self.shape = DataShape(self.data.shape, self.data.n_classes)
         self.early = static_constraints(self.spec)
@@ -97,9 +98,10 @@ class Objective:
     def __call__(self, trial: optuna.Trial) -> list[float]:
         spec = self.spec
         design = suggest(trial, spec)
+        engine = engines.get(design.engine)
         self.progress.start_trial(trial.number, spec.train["epochs"])
         if self.early:
-            static = hwmodels.evaluate(self.engine.static_profile(design, self.shape),
+            static = hwmodels.evaluate(engine.static_profile(design, self.shape),
                                        spec.hardware_models, **spec.hardware_options)
             broken = [c for c in self.early if c.violation(static[c.metric]) > 0]
             if broken:
@@ -108,7 +110,7 @@ class Objective:
                 raise optuna.TrialPruned(reason)
         budget = spec.budget(device=self.device, seed=trial_seed(spec, trial.number))
         try:
-            outcome = self.engine.run(design, self.data, budget, self._reporter(trial))
+            outcome = engine.run(design, self.data, budget, self._reporter(trial))
         except optuna.TrialPruned:
             raise
         except Exception as exc:
@@ -117,13 +119,18 @@ class Objective:
         extra = {"val_accuracy": outcome.val_accuracy if outcome.val_accuracy is not None else math.nan,
                  "train_seconds": outcome.train_seconds, "eval_seconds": outcome.eval_seconds}
         metrics = score(spec, outcome.profile, extra)
-        values = [metrics[m] for m in spec.metric_names]
-        if not all(math.isfinite(v) for v in values):
-            raise RuntimeError(f"objective values are not finite: {dict(zip(spec.metric_names, values))}")
         variants = {"": outcome.profile, **outcome.variants}
         rows = {"": metric_rows(metrics, self.units)}
         rows.update({name: metric_rows(score(spec, p, {}), self.units) for name, p in outcome.variants.items()})
-        self.store.write_trial(spec.name, trial._trial_id, trial.number, spec.engine, variants, rows)
+        if outcome.training_profile is not None:
+            training = hwmodels.evaluate(outcome.training_profile, spec.hardware_models, **spec.hardware_options)
+            variants[TRAINING] = outcome.training_profile
+            rows[TRAINING] = metric_rows(training, self.units)
+            metrics.update({f"{TRAINING_PREFIX}{m}": v for m, v in training.items()})
+        values = [metrics[m] for m in spec.metric_names]
+        if not all(math.isfinite(v) for v in values):
+            raise RuntimeError(f"objective values are not finite: {dict(zip(spec.metric_names, values))}")
+        self.store.write_trial(spec.name, trial._trial_id, trial.number, design.engine, variants, rows)
         for metric, value in metrics.items():
             if math.isfinite(value):
                 trial.set_user_attr(metric, value)
@@ -167,6 +174,9 @@ def open_study(spec: StudySpec, store: Store) -> optuna.Study:
         if stored.get("engine", spec.engine) != spec.engine:
             raise UserError(f"{spec.path}: [study].engine: study {spec.name!r} was run with engine "
                             f"{stored['engine']!r}; give this spec another name")
+        if stored.get("dataset", spec.dataset) != spec.dataset:
+            raise UserError(f"{spec.path}: [study].dataset: study {spec.name!r} was run on "
+                            f"{stored['dataset']!r}; give this spec another name")
     done = 0
     if existing:
         done = len(study.get_trials(deepcopy=False))

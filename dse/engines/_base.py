@@ -59,7 +59,7 @@ class TrialOutcome:
 
     ``variants`` holds further design points that the same training yields
     (e.g. ``{"T=4": profile}`` evaluated at fewer timesteps); each profile
-    carries its own accuracy.
+    carries its own accuracy. Variant names must not be "training".
     """
 
     accuracy: float
@@ -69,6 +69,9 @@ class TrialOutcome:
     val_accuracy: float | None = None
     extras: dict[str, Any] = field(default_factory=dict)
     variants: dict[str, Profile] = field(default_factory=dict)
+    training_profile: Profile | None = None
+    """The training phase (phase="training"), for engines that learn on the
+    device (STDP): its cost metrics are reported as training_<metric>."""
 
 
 @dataclass(frozen=True)
@@ -97,8 +100,8 @@ class Engine:
     """"module:function" of run(design, data, budget, report) -> TrialOutcome."""
     train_keys: Mapping[str, Key] = field(default_factory=dict)
     """Engine-specific keys of the spec's [train] table."""
-    expand: Callable[[Mapping[str, Any]], Mapping[str, Key]] | None = None
-    """Extra per-trial parameters derived from sampled ones (e.g. one op per cell edge)."""
+    training_profile: bool = False
+    """Whether run() also returns a training-phase Profile."""
 
     def run(self, design: "Design", data: "Dataset", budget: Budget, report: Report) -> TrialOutcome:
         module, _, function = self.runner.partition(":")
