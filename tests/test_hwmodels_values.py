@@ -155,3 +155,17 @@ def test_hwmodels_never_imports_torch() -> None:
             "sys.exit(1 if 'torch' in sys.modules else 0)")
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
     assert math.isfinite(1.0)
+
+
+def test_reward_is_accuracy_minus_mu_times_memory_over_its_32_bit_self() -> None:
+    layer = dense(n_weights=100, n_nonzero=80, weight_bits=8, neuron_params={"v_mem": (10, 16), "v_th": (10, 16)})
+    profile = profile_of(layer, accuracy=0.9)
+    mem_q = 80 * 8 + 10 * 16 + 10 * 16
+    mem_32 = 80 * 32 + 10 * 32 + 10 * 32
+    out = hwmodels.evaluate(profile, "reward", mu=0.3)
+    assert out["memory_ratio"] == pytest.approx(mem_q / mem_32)
+    assert out["reward"] == pytest.approx(0.9 - 0.3 * mem_q / mem_32)
+    assert hwmodels.evaluate(profile.with_bits(32), "reward", mu=0.3)["reward"] == pytest.approx(0.9 - 0.3)
+    assert math.isnan(hwmodels.evaluate(profile_of(layer), "reward")["reward"])  # no accuracy, no reward
+    with pytest.raises(ValueError, match="option 'mu' of model 'reward': expected a number >= 0"):
+        hwmodels.evaluate(profile, "reward", mu=-1)
