@@ -37,3 +37,26 @@ def ramp(rate: float, epoch: int, epochs: int) -> float:
 
 def update_mask(w: torch.Tensor, mask: torch.Tensor, rate: float) -> torch.Tensor:
     return magnitude_mask(w, rate, keep=mask)
+
+
+class Prunable:
+    """Masks for an ``nn.Module`` whose ``layers`` each carry a weight: buffers ``mask{i}``.
+
+    Call :meth:`register_masks` once the layers exist; :meth:`prune` ranks each
+    layer's surviving weights and drops the module's frozen weights (``frozen``).
+    """
+
+    layers: list
+    frozen: object
+
+    def register_masks(self) -> None:
+        for i, layer in enumerate(self.layers):
+            self.register_buffer(f"mask{i}", torch.ones_like(layer.weight))
+
+    def masks(self) -> list[torch.Tensor]:
+        return [getattr(self, f"mask{i}") for i in range(len(self.layers))]
+
+    def prune(self, rate: float) -> None:
+        for layer, mask in zip(self.layers, self.masks()):
+            mask.copy_(update_mask(layer.weight, mask, rate))
+        self.frozen = None
