@@ -1,0 +1,204 @@
+"""Training and evaluation of the TTFS engine (Contract 3; Park & Yoon, eq. 9).
+
+Training (ENGINES.md sections 3-4; the seed's schedule scaled to small data):
+
+- loss ``L = CE + [e >= e_k] (lambda_TR L_TR + lambda_TB L_TB)`` (eq. 9), with
+  e_k = ``[train] kernel_epoch`` (default 20: ENGINES.md section 4's digits
+  schedule; the seed starts at epoch 50 of 2000 on CIFAR-10);
+- tau and t_d are frozen before e_k and then learn from CE + lambda_TR L_TR
+  (L_TB's threshold is detached: it moves gamma and beta only);
+- stochastic relaxation: per step and per population, ReLU with probability
+  ``max(0, 1 - (e + 1)/e_target)`` (``relaxation`` = e_target, 0 = off);
+- Adam (the seed's optimiser; ``[train] lr``, 1e-3 in the seed), L2 weight
+  decay on the weights only (``[train] weight_decay``; the seed gives no value);
+- gradual magnitude pruning as in the other engines.
+
+After every epoch the frozen network (BN folded, weights quantised) is scored
+in closed form on the validation split and reported. At the end the test split
+runs through the frozen surrogate (:func:`.model.infer`) and through the
+event-driven simulator (:func:`.simulator.simulate`); the Profile's accuracy
+and spike counts are the simulator's, and ``extras`` carries the agreement of
+the two, prediction by prediction and spike by spike.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+
+import torch
+import torch.nn.functional as F
+
+from hwmodels import Profile
+
+from ...data import Dataset
+from ...space import Design
+from .._base import Budget, DataShape, Report, TrialOutcome
+from ..pruning import ramp
+from ..runtime import batch_indices, check_finite, device_generator, resolve_device, seed_everything
+from .kernel import kernel_bn_loss, kernel_regularisation, relaxation_probability, relaxed_layers
+from .keys import TRAIN_KEYS
+from .model import Frozen, TTFSNet, infer
+from .shapes import static_profile
+from ..surrogate.model import Activity
+from .simulator import simulate
+
+EVAL_BATCH = 1024
+
+
+def _tensors(x, y, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    return torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
+
+
+def kernel_epoch(budget: Budget) -> int:
+    return int(budget.extra.get("kernel_epoch", TRAIN_KEYS["kernel_epoch"].default))
+
+
+@torch.no_grad()
+def surrogate_accuracy(net: Frozen, x: torch.Tensor, y: torch.Tensor) -> float:
+    correct = 0
+    for index in batch_indices(len(y), EVAL_BATCH, device=x.device):
+        logits, _ = infer(net, x[index])
+        correct += int((logits.argmax(1) == y[index]).sum())
+    return correct / max(1, len(y))
+
+
+def aid_losses(model: TTFSNet, design: Design) -> torch.Tensor:
+    """``lambda_TR L_TR + lambda_TB L_TB`` (eq. 9's regularisers)."""
+    loss = model.tau.new_zeros(())
+    if design.kernel_reg > 0:
+        loss = loss + design.kernel_reg * kernel_regularisation(model.tau, model.t_d, design.tau, design.t_d)
+    if design.kernel_bn > 0:
+        thresholds = model.pruning_thresholds()
+        for norm, threshold in zip(model.norms, thresholds):
+            loss = loss + design.kernel_bn * kernel_bn_loss(norm.weight, norm.bias, threshold)
+    return loss
+
+
+@dataclass
+class Trained:
+    model: TTFSNet
+    val_accuracy: float
+    train_seconds: float
+    device: torch.device
+    generator: torch.Generator
+
+
+def fit(design: Design, data: Dataset, budget: Budget, report: Report) -> Trained:
+    """Train the surrogate for the design; the model is left frozen (BN folded, quantised)."""
+    device = resolve_device(budget.device)
+    seed_everything(budget.seed)
+    generator = torch.Generator().manual_seed(budget.seed)
+    model = TTFSNet(design, DataShape(data.shape, data.n_classes)).to(device)
+    x_train, y_train = _tensors(data.x_train, data.y_train, device)
+    if budget.max_train_samples:
+        x_train, y_train = x_train[: budget.max_train_samples], y_train[: budget.max_train_samples]
+    x_val, y_val = _tensors(data.x_val, data.y_val, device)
+    groups = model.param_groups(budget.weight_decay)
+    optimizer = torch.optim.Adam(groups, lr=budget.lr)
+    kernel_params = groups[-1]["params"]
+    start_kernel = kernel_epoch(budget)
+    quant_gen = device_generator(device, budget.seed + 1)
+    populations = len(model.plan)
+
+    started = time.perf_counter()
+    val_accuracy = 0.0
+    for epoch in range(budget.epochs):
+        if design.pruning > 0:
+            with torch.no_grad():
+                model.prune(ramp(design.pruning, epoch, budget.epochs))
+        model.train()
+        p_relax = relaxation_probability(epoch, design.relaxation)
+        aids = epoch >= start_kernel
+        for p in kernel_params:  # the kernels learn only from e_k on
+            p.requires_grad_(aids)
+        total = torch.zeros((), device=device)
+        for index in batch_indices(len(y_train), budget.batch_size, generator, device):
+            relaxed = relaxed_layers(p_relax, populations, generator)
+            logits = model(x_train[index], relaxed, generator=quant_gen)
+            loss = F.cross_entropy(logits, y_train[index])
+            if aids:
+                loss = loss + aid_losses(model, design)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total += loss.detach()
+        check_finite(total, epoch)
+        model.eval()
+        val_accuracy = surrogate_accuracy(model.freeze(quant_gen), x_val, y_val)
+        report(epoch, val_accuracy)
+    train_seconds = time.perf_counter() - started
+    model.freeze(device_generator(device, budget.seed + 2))
+    return Trained(model, val_accuracy, train_seconds, device, generator)
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """The simulator's view of the test split, and its agreement with the surrogate."""
+
+    profile: Profile
+    surrogate_accuracy: float
+    agreement: float
+    """Fraction of samples on which simulator and surrogate predict the same class."""
+    spike_agreement: float
+    """Fraction of neurons (all populations, all samples) with the same spike time, or both silent."""
+
+
+@torch.no_grad()
+def measure(model: TTFSNet, design: Design, data: Dataset, x: torch.Tensor, y: torch.Tensor) -> Measurement:
+    """Simulate the frozen network on (x, y); count its events into a Profile."""
+    net = model.frozen
+    assert net is not None, "freeze() first"
+    counts = Activity.empty(len(net.plan))
+    correct = surrogate_correct = same = 0
+    neurons = same_spikes = 0
+    for index in batch_indices(len(y), EVAL_BATCH, device=x.device):
+        sim = simulate(net, x[index], counts)
+        logits, times = infer(net, x[index])
+        predicted = sim.potentials.argmax(1)
+        correct += int((predicted == y[index]).sum())
+        surrogate_correct += int((logits.argmax(1) == y[index]).sum())
+        same += int((predicted == logits.argmax(1)).sum())
+        for simulated, closed_form in zip(sim.times, times):
+            neurons += simulated.numel()
+            same_spikes += int((simulated == closed_form).sum())
+    n = max(1, len(y))
+    base = static_profile(design, DataShape(data.shape, data.n_classes))
+    layers = []
+    for i, (layer, nonzero) in enumerate(zip(base.layers, model.nonzero_weights())):
+        if counts.input_events[i]:  # event-weighted: input_events * fan_out is the measured SynOp count
+            fan_out = counts.synops[i] / counts.input_events[i]
+        else:  # no event reached the layer: the static average over the weights left
+            fan_out = layer.fan_out * nonzero / layer.n_nonzero if layer.n_nonzero else 0.0
+        layers.append(replace(
+            layer,
+            n_nonzero=nonzero,
+            fan_out=fan_out,
+            input_events=counts.input_events[i] / n,
+            output_spikes=counts.output_spikes[i] / n,
+        ))
+    profile = replace(base, layers=tuple(layers), accuracy=correct / n)
+    return Measurement(profile, surrogate_correct / n, same / n, same_spikes / max(1, neurons))
+
+
+def run(design: Design, data: Dataset, budget: Budget, report: Report) -> TrialOutcome:
+    trained = fit(design, data, budget, report)
+    started = time.perf_counter()
+    x_test, y_test = _tensors(data.x_test, data.y_test, trained.device)
+    m = measure(trained.model, design, data, x_test, y_test)
+    net = trained.model.frozen
+    return TrialOutcome(
+        accuracy=m.profile.accuracy,
+        profile=m.profile,
+        train_seconds=trained.train_seconds,
+        eval_seconds=time.perf_counter() - started,
+        val_accuracy=trained.val_accuracy,
+        extras={
+            "device": str(trained.device),
+            "surrogate_accuracy": m.surrogate_accuracy,
+            "agreement": m.agreement,
+            "spike_agreement": m.spike_agreement,
+            "tau": [round(float(v), 4) for v in net.tau],
+            "t_d": [round(float(v), 4) for v in net.t_d],
+        },
+    )

@@ -1,0 +1,37 @@
+"""Search keys of the TTFS engine (Contract 4, Park & Yoon seed; ENGINES.md section 3).
+
+Defaults follow the seed's initial values (``tau_0 = 10``, ``t_d0 = 0``,
+``T_w = 32``, ``theta0 = 1``, so ``x_M = 1``) and ENGINES.md section 4's
+digits network (64-256-256-10). The three training aids default to off (0);
+a study turns them on.
+"""
+
+from __future__ import annotations
+
+from ...keys import Key
+
+KEYS: dict[str, Key] = {k.name: k for k in (
+    Key("hidden", "ints", (256, 256), "widths of the dense hidden layers (after any conv stack)",
+        low=1, high=65536, min_len=0),
+    Key("conv", "ints", (), "VGG-style 3x3 conv stack: channel widths, 0 = 2x2 max-pool "
+        "(e.g. [16, 0, 32, 0]); empty = a dense network", low=0, high=4096, min_len=0),
+    Key("window", "int", 32, "time window T_w: steps (spike-time levels) per layer", low=2, high=4096),
+    Key("tau", "float", 10.0, "initial time constant tau_0 of every layer's temporal kernel",
+        low=1e-2, high=1e4),
+    Key("t_d", "float", 0.0, "initial time delay t_d0 of every layer's temporal kernel",
+        low=-1e4, high=1e4),
+    Key("theta0", "float", 1.0, "initial threshold: the dynamic threshold is theta0 * eps(t)",
+        low=1e-6, high=1e6),
+    Key("relaxation", "int", 0, "stochastic relaxation: target epoch e_target (0 = off)",
+        low=0, high=1_000_000),
+    Key("kernel_reg", "float", 0.0, "lambda_TR, weight of the L2 pull of tau, t_d to their "
+        "initial values (0 = off)", low=0.0, high=1e6),
+    Key("kernel_bn", "float", 0.0, "lambda_TB, weight of the kernel-aware batch-norm term "
+        "(0 = off)", low=0.0, high=1e6),
+)}
+
+TRAIN_KEYS: dict[str, Key] = {k.name: k for k in (
+    Key("kernel_epoch", "int", 20, "epoch (0-based) from which tau and t_d train and the TR/TB "
+        "terms apply (the seed: 50 of 2000 on CIFAR-10; ENGINES.md section 4: 20 of ~200)",
+        low=0, high=1_000_000),
+)}

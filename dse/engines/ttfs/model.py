@@ -1,0 +1,235 @@
+"""The surrogate DNN of a TTFS network (Park & Yoon, section 3), and its frozen form.
+
+Training runs the surrogate: each hidden layer is ``z = BN(W h)`` followed by
+the TTFS activation of eq. 5 (:mod:`.kernel`) with its population's trainable
+kernel (tau, t_d); with stochastic relaxation a layer takes ``ReLU(z)``
+instead, drawn per layer and step. The input pixels are TTFS-encoded by their
+own population (kernel 0) like every other layer (the seed's text: "we encoded
+the input intensity into spike time"), so every layer receives spikes. The
+readout ``W h + b`` integrates without firing and gives the logits.
+
+:meth:`TTFSNet.freeze` folds each batch norm into its layer (ENGINES.md
+section 3: ``W' = gamma W / sigma``, ``b' = beta - gamma mu / sigma``),
+quantises the folded weights and biases at ``weight_bits`` and applies the
+pruning mask. :func:`infer` runs that frozen network in closed form (eq. 5 with
+ceil), the reference the event-driven simulator is checked against.
+
+Quantisation: ``ptq`` quantises the folded weights once after training;
+``qat`` folds the batch norm into the weights in every training step, with
+the batch's statistics, and fake-quantises the folded weights and biases
+(Jacob et al., CVPR 2018, section 3.2, without their running-statistics
+correction), so training sees the grid the network is stored on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ...space import Design
+from .._base import DataShape
+from ..pruning import Prunable
+from ..quant import FLOAT_BITS, fake_quant, fixed_point, quantize, quantize_weight
+from .kernel import MIN_TAU, decode, spike_time, ttfs, x_min
+from .shapes import LayerPlan, plan
+
+ACTIVATIONS = ("ttfs", "relu")
+
+
+@dataclass
+class Frozen:
+    """A trained network as it runs on hardware: BN folded, weights quantised and masked."""
+
+    plan: tuple[LayerPlan, ...]
+    weights: list[torch.Tensor]
+    biases: list[torch.Tensor]
+    tau: torch.Tensor  # [populations], clamped at MIN_TAU
+    t_d: torch.Tensor
+    window: int
+    theta0: float
+
+    def op(self, i: int, h: torch.Tensor, bias: bool = True) -> torch.Tensor:
+        """Layer i's synaptic input (with its folded bias unless bias=False)."""
+        b = self.biases[i] if bias else None
+        if self.plan[i].kind == "conv2d":
+            return F.conv2d(h, self.weights[i], b, padding=1)
+        return F.linear(h.flatten(1), self.weights[i], b)
+
+    def kernel(self, population: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.tau[population], self.t_d[population]
+
+
+def pool(h: torch.Tensor) -> torch.Tensor:
+    """2x2 max-pool of decoded values: the earliest spike of each window."""
+    return F.max_pool2d(h, 2)
+
+
+def pool_times(t: torch.Tensor) -> torch.Tensor:
+    """The same pooling on spike times (earliest = smallest)."""
+    return -F.max_pool2d(-t, 2)
+
+
+class TTFSNet(Prunable, nn.Module):
+    """The surrogate DNN: the layers of :func:`.shapes.plan` with BN and temporal kernels.
+
+    Populations: 0 is the input, i + 1 the output of hidden layer i; each has
+    one tau and one t_d (trainable, initialised from the design).
+    """
+
+    def __init__(self, design: Design, data: DataShape) -> None:
+        super().__init__()
+        self.design = design
+        self.plan = plan(design, data)
+        self.layers = nn.ModuleList()
+        self.norms = nn.ModuleList()
+        for layer in self.plan:
+            if layer.kind == "conv2d":
+                self.layers.append(nn.Conv2d(layer.in_shape[0], layer.out_shape[0], 3, padding=1, bias=False))
+                self.norms.append(nn.BatchNorm2d(layer.out_shape[0]))
+            else:
+                self.layers.append(nn.Linear(layer.n_inputs, layer.n_neurons, bias=layer.readout))
+                if not layer.readout:
+                    self.norms.append(nn.BatchNorm1d(layer.n_neurons))
+        populations = len(self.plan)  # the input and every hidden layer
+        self.tau = nn.Parameter(torch.full((populations,), float(design.tau)))
+        self.t_d = nn.Parameter(torch.full((populations,), float(design.t_d)))
+        self.register_masks()
+        self.frozen: Frozen | None = None
+
+    def nonzero_weights(self) -> list[int]:
+        assert self.frozen is not None, "freeze() first"
+        return [int(torch.count_nonzero(w)) for w in self.frozen.weights]
+
+    def param_groups(self, weight_decay: float) -> list[dict]:
+        """Weights (with weight decay), BN and readout bias (without), the kernels (their own group)."""
+        weights = [layer.weight for layer in self.layers]
+        rest = [*self.norms.parameters(), self.layers[-1].bias]
+        return [{"params": weights, "weight_decay": weight_decay},
+                {"params": rest, "weight_decay": 0.0},
+                {"params": [self.tau, self.t_d], "weight_decay": 0.0, "kernel": True}]
+
+    @property
+    def qat(self) -> bool:
+        return self.design.quantization == "qat" and self.design.weight_bits < FLOAT_BITS
+
+    # ---- training forward ------------------------------------------------------------
+    def forward(self, x: torch.Tensor, relaxed: Sequence[bool] = (), activation: str = "ttfs",
+                generator: torch.Generator | None = None) -> torch.Tensor:
+        """Logits of the surrogate in training mode.
+
+        ``relaxed[p]``: population p takes ReLU instead of TTFS this step
+        (stochastic relaxation). ``activation="relu"`` is the same network with
+        ReLU everywhere (the speed baseline).
+        """
+        relu = activation == "relu"
+        h = self._activate(x if self.plan[0].kind == "conv2d" else x.flatten(1), 0, relu or _get(relaxed, 0))
+        for i, (layer, spec) in enumerate(zip(self.layers, self.plan)):
+            if spec.readout:
+                w, b = self._train_weight(i, generator), layer.bias
+                if self.qat:
+                    b = fake_quant(b, _bias_grid(b, self.design.weight_bits), self.design.rounding, generator)
+                return F.linear(h.flatten(1), w, b)
+            z = self._normalised(i, h, generator)
+            h = self._activate(z, i + 1, relu or _get(relaxed, i + 1))
+            if spec.pool:
+                h = pool(h)
+        raise AssertionError("a plan ends with its readout")
+
+    def _activate(self, z: torch.Tensor, population: int, relaxed: bool) -> torch.Tensor:
+        if relaxed:
+            return torch.relu(z)
+        return ttfs(z, self.tau[population], self.t_d[population], self.design.theta0, self.design.window, True)
+
+    def _train_weight(self, i: int, generator: torch.Generator | None) -> torch.Tensor:
+        """Masked weights; the readout's fake-quantised with QAT (hidden layers quantise after folding)."""
+        w = self.layers[i].weight
+        if self.qat and self.plan[i].readout:
+            w = quantize_weight(w, self.design.weight_bits, self.design.rounding, generator, train=True)
+        return w * self.masks()[i]
+
+    def _normalised(self, i: int, h: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        """``BN(W h)``; with QAT the BN is folded into fake-quantised weights (batch statistics)."""
+        w = self._train_weight(i, generator)
+        conv = self.plan[i].kind == "conv2d"
+        op = (lambda inp, wt, b=None: F.conv2d(inp, wt, b, padding=1)) if conv else \
+            (lambda inp, wt, b=None: F.linear(inp.flatten(1), wt, b))
+        norm = self.norms[i]
+        if not self.qat or not self.training:
+            return norm(op(h, w))
+        y = op(h, w)
+        dims = (0, 2, 3) if conv else (0,)
+        mean, var = y.mean(dims), y.var(dims, unbiased=False)
+        with torch.no_grad():
+            n = y.numel() // y.shape[1]
+            norm.running_mean.lerp_(mean, norm.momentum)
+            norm.running_var.lerp_(var * n / max(1, n - 1), norm.momentum)
+            norm.num_batches_tracked += 1
+        scale = norm.weight / torch.sqrt(var + norm.eps)
+        folded = w * scale.view(-1, *([1] * (w.dim() - 1)))
+        bits, rounding = self.design.weight_bits, self.design.rounding
+        folded = quantize_weight(folded, bits, rounding, generator, train=True) * self.masks()[i]
+        bias = norm.bias - scale * mean
+        bias = fake_quant(bias, _bias_grid(bias, bits), rounding, generator)
+        return op(h, folded, bias)
+
+    # ---- training aids -----------------------------------------------------------------
+    def pruning_thresholds(self) -> torch.Tensor:
+        """``theta0 x_m`` of each hidden population (detached): below it, no spike."""
+        with torch.no_grad():
+            tau = self.tau[1:].clamp(min=MIN_TAU)
+            return self.design.theta0 * x_min(tau, self.t_d[1:], self.design.window)
+
+    # ---- frozen network ---------------------------------------------------------------
+    @torch.no_grad()
+    def freeze(self, generator: torch.Generator | None = None) -> Frozen:
+        """Fold BN (running statistics), quantise weights and biases, apply the masks."""
+        bits, rounding = self.design.weight_bits, self.design.rounding
+        weights, biases = [], []
+        for i, (layer, mask) in enumerate(zip(self.layers, self.masks())):
+            w = layer.weight * mask
+            if self.plan[i].readout:
+                b = layer.bias.clone()
+            else:
+                norm = self.norms[i]
+                scale = norm.weight / torch.sqrt(norm.running_var + norm.eps)
+                w = w * scale.view(-1, *([1] * (w.dim() - 1)))
+                b = norm.bias - scale * norm.running_mean
+            weights.append(quantize_weight(w, bits, rounding, generator) * mask)
+            grid = _bias_grid(b, bits)
+            biases.append(b if grid is None else quantize(b, grid, rounding, generator))
+        self.frozen = Frozen(self.plan, weights, biases, self.tau.detach().clamp(min=MIN_TAU).clone(),
+                             self.t_d.detach().clone(), self.design.window, float(self.design.theta0))
+        return self.frozen
+
+
+def _get(flags: Sequence[bool], i: int) -> bool:
+    return bool(flags[i]) if i < len(flags) else False
+
+
+def _bias_grid(b: torch.Tensor, bits: int):
+    return None if bits >= FLOAT_BITS else fixed_point(bits, float(b.detach().abs().max()))
+
+
+@torch.no_grad()
+def infer(net: Frozen, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """The frozen surrogate in closed form: logits and every population's spike times.
+
+    Spike times are integers in 0..T_w-1, or T_w for a neuron that stays
+    silent; population 0 is the input. Pooled layers' times are before pooling.
+    """
+    h = x if net.plan[0].kind == "conv2d" else x.flatten(1)
+    times = []
+    for population in range(len(net.plan)):
+        if population > 0:
+            h = net.op(population - 1, h)
+        tau, t_d = net.kernel(population)
+        t = spike_time(h, tau, t_d, net.theta0, net.window)
+        times.append(t)
+        h = decode(t, tau, t_d, net.window)
+        if population > 0 and net.plan[population - 1].pool:
+            h = pool(h)
+    return net.op(len(net.plan) - 1, h), times

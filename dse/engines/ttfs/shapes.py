@@ -1,0 +1,155 @@
+"""The layer plan and shapes of a TTFS network, without torch.
+
+A network is ``input -> [conv3x3 -> BN -> TTFS (-> 2x2 max-pool)] x conv ->
+[dense -> BN -> TTFS] x hidden -> dense readout``. The input pixels are
+TTFS-encoded by their own population (layer 0 of the kernels), every hidden
+population fires at most once, and the readout integrates without firing.
+
+:func:`plan` is the one description of that network: the model builds its
+modules from it and :func:`static_profile` names the layers and counts the
+weights from it, so the feasibility pre-check and the trained profile always
+describe the same network.
+
+Latency (ENGINES.md section 3, the seed's run script, ``544 = 16 x 32 + 32``
+for VGG-16): ``(N_w + 1) x T_w`` steps for N_w weight layers, one window per
+population, input and readout included.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from hwmodels import LayerProfile, Profile
+
+from .._base import DataShape
+
+if TYPE_CHECKING:
+    from ...space import Design
+
+FLOAT_STATE_BITS = 32
+"""The engine has no neuron_bits key: membrane potentials and kernel parameters
+are float32 (32 bits) in the profile."""
+
+POOL = 0
+"""In ``conv``, 0 marks a 2x2 max-pool (VGG's "M")."""
+
+
+@dataclass(frozen=True)
+class LayerPlan:
+    """One weight layer: its input and output shapes and what follows it.
+
+    ``in_shape`` / ``out_shape`` are (C, H, W) for conv layers and (F,) for
+    dense ones; ``pool`` is true where a 2x2 max-pool follows the layer's
+    spikes (the earliest spike of each window passes).
+    """
+
+    name: str
+    kind: str  # "conv2d" or "dense"
+    in_shape: tuple[int, ...]
+    out_shape: tuple[int, ...]
+    pool: bool = False
+    readout: bool = False
+
+    @property
+    def n_inputs(self) -> int:
+        return math.prod(self.in_shape)
+
+    @property
+    def n_neurons(self) -> int:
+        return math.prod(self.out_shape)
+
+    @property
+    def n_weights(self) -> int:
+        if self.kind == "conv2d":
+            return self.out_shape[0] * self.in_shape[0] * 9
+        return self.n_inputs * self.n_neurons
+
+    @property
+    def positions(self) -> int:
+        """Output positions that share each weight (H x W for conv, 1 for dense)."""
+        return math.prod(self.out_shape[1:]) if self.kind == "conv2d" else 1
+
+    @property
+    def bias_count(self) -> int:
+        """Folded batch-norm biases: one per channel (conv) or neuron (dense, readout)."""
+        return self.out_shape[0]
+
+
+def plan(design: "Design", data: DataShape) -> tuple[LayerPlan, ...]:
+    """The weight layers of the design on this data set, in order.
+
+    Raises ``ValueError`` for a conv stack that cannot be built (a pool that
+    does not follow a convolution, or a map too small to pool).
+    """
+    conv = tuple(design.conv or ())
+    layers: list[LayerPlan] = []
+    shape: tuple[int, ...] = tuple(data.shape)
+    for i, width in enumerate(conv):
+        if width == POOL:
+            if not layers or layers[-1].pool:
+                raise ValueError(f"conv {list(conv)}: a 0 (2x2 max-pool) must follow a convolution "
+                                 f"(position {i})")
+            c, h, w = layers[-1].out_shape
+            if h < 2 or w < 2:
+                raise ValueError(f"conv {list(conv)}: the {h}x{w} map at position {i} is too small to pool")
+            layers[-1] = LayerPlan(layers[-1].name, "conv2d", layers[-1].in_shape, (c, h, w), pool=True)
+            shape = (c, h // 2, w // 2)
+            continue
+        n = sum(1 for layer in layers if layer.kind == "conv2d") + 1
+        layers.append(LayerPlan(f"conv{n}", "conv2d", shape, (width, *shape[1:])))
+        shape = (width, *shape[1:])
+    features = math.prod(shape)
+    for i, width in enumerate(design.hidden or ()):
+        layers.append(LayerPlan(f"fc{i + 1}", "dense", (features,), (width,)))
+        features = width
+    layers.append(LayerPlan("out", "dense", (features,), (data.n_classes,), readout=True))
+    return tuple(layers)
+
+
+def latency(design: "Design", data: DataShape) -> int:
+    """Simulated steps per sample: ``(N_w + 1) x T_w``."""
+    return (len(plan(design, data)) + 1) * design.window
+
+
+def kept(numel: int, pruning: float) -> int:
+    """Weights left after magnitude pruning at rate p: the floor(p * numel) smallest go."""
+    return numel - math.floor(pruning * numel)
+
+
+def neuron_params(design: "Design", layer: LayerPlan) -> dict[str, tuple[int, int]]:
+    """What a layer stores besides its weights.
+
+    Every layer: a membrane potential per neuron and the folded batch-norm bias
+    (at the weight precision), plus the (tau, t_d) of the kernel that decodes
+    its input spikes. Hidden layers also hold theta0 for their dynamic threshold
+    (their own kernel is stored by the layer they feed).
+    """
+    params = {"v_mem": (layer.n_neurons, FLOAT_STATE_BITS), "bias": (layer.bias_count, design.weight_bits),
+              "kernel": (2, FLOAT_STATE_BITS)}
+    if not layer.readout:
+        params["v_th"] = (1, FLOAT_STATE_BITS)
+    return params
+
+
+def static_profile(design: "Design", data: DataShape) -> Profile:
+    """The design's Profile before training: shapes exact, activity zero."""
+    layers = []
+    for layer in plan(design, data):
+        nonzero = kept(layer.n_weights, design.pruning)
+        layers.append(LayerProfile(
+            name=layer.name,
+            kind=layer.kind,
+            n_inputs=layer.n_inputs,
+            n_neurons=layer.n_neurons,
+            n_weights=layer.n_weights,
+            n_nonzero=nonzero,
+            weight_bits=design.weight_bits,
+            neuron_params=neuron_params(design, layer),
+            macs_per_step=layer.n_weights * layer.positions,
+            fan_out=nonzero * layer.positions / layer.n_inputs,
+            spiking_input=True,
+        ))
+    return Profile(layers=tuple(layers), timesteps=latency(design, data), coding="ttfs",
+                   accuracy=None, phase="inference")
