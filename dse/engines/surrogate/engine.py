@@ -22,6 +22,7 @@ from hwmodels import Profile
 from ...data import Dataset
 from ...space import Design
 from .._base import Budget, DataShape, Report, TrialOutcome
+from ..optim import make_optimizer
 from ..pruning import ramp
 from ..runtime import batch_indices, check_finite, resolve_device, seed_everything
 from .model import Activity, DenseSNN
@@ -69,15 +70,6 @@ def measure(model: DenseSNN, design: Design, data: Dataset, x: torch.Tensor, y: 
     return replace(base, layers=tuple(layers), accuracy=accuracy)
 
 
-def _optimizer(model: torch.nn.Module, budget: Budget, steps_total: int):
-    if budget.optimizer == "sgd":
-        opt = torch.optim.SGD(model.parameters(), lr=budget.lr, momentum=0.9,
-                              weight_decay=budget.weight_decay)
-        return opt, torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(1, steps_total))
-    opt = torch.optim.Adam(model.parameters(), lr=budget.lr, weight_decay=budget.weight_decay)
-    return opt, None
-
-
 @dataclass
 class Trained:
     model: DenseSNN
@@ -98,7 +90,8 @@ def fit(design: Design, data: Dataset, budget: Budget, report: Report) -> Traine
     x_val, y_val = _tensors(data.x_val, data.y_val, device)
     steps = design.timesteps
     batches_per_epoch = math.ceil(len(y_train) / budget.batch_size)
-    optimizer, schedule = _optimizer(model, budget, budget.epochs * batches_per_epoch)
+    optimizer = make_optimizer(model.parameters(), budget.optimizer, budget.lr, budget.weight_decay,
+                               budget.epochs * batches_per_epoch)
     run_gen = torch.Generator(device=device).manual_seed(budget.seed + 1)
 
     started = time.perf_counter()
@@ -114,11 +107,9 @@ def fit(design: Design, data: Dataset, budget: Budget, report: Report) -> Traine
             params = model.train_weights(run_gen)
             logits = model(x_train[index], steps, params, cfg, run_gen)
             loss = F.cross_entropy(logits, y_train[index])
-            optimizer.zero_grad(set_to_none=True)
+            optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-            if schedule is not None:
-                schedule.step()
             total += loss.detach()
         check_finite(total, epoch)
         model.eval()

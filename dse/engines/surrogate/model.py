@@ -22,7 +22,8 @@ from torch import nn
 from ...space import Design
 from ..quant import FLOAT_BITS, Grid, fake_quant, fixed_point, quantize, quantize_weight
 from ..pruning import update_mask
-from .neurons import DEFAULT_SCALE, NeuronConfig, lif_sequence
+from .fused import lif
+from .neurons import DEFAULT_SCALE, NeuronConfig
 
 STATE_HEADROOM = 2.0
 """Membrane potentials are saturated at +-STATE_HEADROOM x threshold (rounded
@@ -122,8 +123,10 @@ class DenseSNN(nn.Module):
         d = self.design
         qat = d.quantization == "qat"
         # The mask comes last (LitE-SNN: W_out = mask * Q(W)): a mid-rise grid has no zero level.
-        matrices = [(quantize_weight(layer.weight, d.weight_bits, d.rounding, generator, train=True)
-                     if qat else layer.weight) * mask for layer, mask in zip(self.layers, self.masks())]
+        matrices = [quantize_weight(layer.weight, d.weight_bits, d.rounding, generator, train=True)
+                    if qat else layer.weight for layer in self.layers]
+        if d.pruning > 0:
+            matrices = [w * mask for w, mask in zip(matrices, self.masks())]
         bias = self.readout.bias
         if qat:
             bias = fake_quant(bias, bias_grid(bias, d.weight_bits), d.rounding, generator)
@@ -166,7 +169,8 @@ class DenseSNN(nn.Module):
         if activity is not None:
             activity.record_inputs(0, (inputs != 0).to(x.dtype), weights[0], steps if inputs.dim() == 2 else 1)
             activity.samples += batch
-        spikes = None
+        spikes = rate = None
+        last = len(weights) - 2
         for i, w in enumerate(weights[:-1]):
             if i > 0:
                 current = (spikes.reshape(steps * batch, -1) @ w.t()).view(steps, batch, -1)
@@ -174,9 +178,13 @@ class DenseSNN(nn.Module):
             if cfg.state_grid is not None and cfg.rounding == "stochastic":
                 shape = (steps, batch, w.shape[0])
                 noise = torch.rand(shape, generator=generator, device=x.device, dtype=x.dtype)
-            spikes = lif_sequence(current, steps, cfg, noise)
+            if i < last:
+                spikes = lif(current, steps, cfg, noise)
+                events = spikes.detach()
+            else:  # the readout only needs the mean spike train
+                rate = lif(current, steps, cfg, noise, rate=True)
+                events = rate.detach() * steps
             if activity is not None:
-                activity.output_spikes[i] += float(spikes.sum())
-                activity.record_inputs(i + 1, spikes.detach(), weights[i + 1])
-        rate = spikes.mean(0)
+                activity.output_spikes[i] += float(events.sum())
+                activity.record_inputs(i + 1, events, weights[i + 1])
         return rate @ weights[-1].t() + params.bias
