@@ -32,7 +32,7 @@ def test_kernel_equals_the_pytorch_loop(surrogate, hard, grid, rounding, constan
     steps, shape = 9, (5, 37)
     current = (torch.rand(*(shape if constant else (steps, *shape)), generator=g) * 1.6).requires_grad_(True)
     noise = torch.rand(steps, *shape, generator=g) if rounding == "stochastic" and grid else None
-    fused = FusedLIF.apply(current, steps, cfg, noise, rate)
+    fused = FusedLIF.apply(current, steps, cfg, noise, rate, constant)
     upstream = torch.randn(fused.shape, generator=g)
     (fused * upstream).sum().backward()
     grad_fused, current.grad = current.grad.clone(), None

@@ -110,13 +110,12 @@ def _ptr(tensor: torch.Tensor | None) -> int | None:
 
 
 class FusedLIF(torch.autograd.Function):
-    """Spikes [T, B, N] (or their mean over T, [B, N]) of a LIF population."""
+    """Spikes [T, B, ...] (or their mean over T, [B, ...]) of a LIF population."""
 
     @staticmethod
     def forward(ctx, current: torch.Tensor, steps: int, cfg: NeuronConfig, noise: torch.Tensor | None,
-                rate: bool) -> torch.Tensor:
+                rate: bool, constant: bool) -> torch.Tensor:
         lib = library()
-        constant = current.dim() == 2
         shape = tuple(current.shape if constant else current.shape[1:])
         units = current[0].numel() if not constant else current.numel()
         current = current.contiguous()
@@ -150,7 +149,7 @@ class FusedLIF(torch.autograd.Function):
             None if ctx.rate else grad.data_ptr(), grad.data_ptr() if ctx.rate else None, membrane.data_ptr(),
             steps, units, cfg.decay, cfg.threshold, int(cfg.hard_reset), SURROGATE[cfg.surrogate], cfg.scale,
             int(ctx.constant), grad_current.data_ptr(), scratch.data_ptr())
-        return grad_current, None, None, None, None
+        return grad_current, None, None, None, None, None
 
 
 def fused_available(tensor: torch.Tensor) -> bool:
@@ -158,11 +157,13 @@ def fused_available(tensor: torch.Tensor) -> bool:
 
 
 def lif(current: torch.Tensor, steps: int, cfg: NeuronConfig, noise: torch.Tensor | None = None,
-        rate: bool = False) -> torch.Tensor:
-    """Spikes [T, B, N] of the population, or with ``rate`` their mean over T.
+        rate: bool = False, constant: bool | None = None) -> torch.Tensor:
+    """Spikes [T, B, ...] of the population, or with ``rate`` their mean over T.
 
-    Uses the C kernel on float32 CPU tensors, the PyTorch loop elsewhere."""
+    `constant` (default: a 2-D [B, N] current) marks an input that is the same at
+    every step. Uses the C kernel on float32 CPU tensors, the PyTorch loop elsewhere."""
+    constant = current.dim() == 2 if constant is None else constant
     if fused_available(current):
-        return FusedLIF.apply(current, steps, cfg, noise, rate)
-    spikes = lif_sequence(current, steps, cfg, noise)
+        return FusedLIF.apply(current, steps, cfg, noise, rate, constant)
+    spikes = lif_sequence(current, steps, cfg, noise, constant)
     return spikes.mean(0) if rate else spikes
