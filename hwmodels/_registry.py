@@ -19,6 +19,7 @@ BUILTINS: dict[str, str] = {
     "memory": "hwmodels.memory:MemoryModel",
     "synops": "hwmodels.synops:SynOpsModel",
     "energy45nm": "hwmodels.energy45nm:Energy45nmModel",
+    "neuromorphic": "hwmodels.neuromorphic:NeuromorphicModel",
     "reward": "hwmodels.reward:RewardModel",
 }
 
