@@ -20,6 +20,7 @@ BUILTINS: dict[str, str] = {
     "synops": "hwmodels.synops:SynOpsModel",
     "energy45nm": "hwmodels.energy45nm:Energy45nmModel",
     "neuromorphic": "hwmodels.neuromorphic:NeuromorphicModel",
+    "gpu": "hwmodels.gpu:GpuModel",
     "reward": "hwmodels.reward:RewardModel",
 }
 
