@@ -22,6 +22,7 @@ BUILTINS: dict[str, str] = {
     "neuromorphic": "hwmodels.neuromorphic:NeuromorphicModel",
     "gpu": "hwmodels.gpu:GpuModel",
     "reward": "hwmodels.reward:RewardModel",
+    "neurobench": "hwmodels.neurobench:NeuroBenchModel",
 }
 
 
