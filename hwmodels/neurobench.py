@@ -93,4 +93,4 @@ class NeuroBenchModel(CostModel):
         slots = profile.n_neurons * profile.timesteps
         totals["connection_sparsity"] = 1 - n_nonzero / n_weights if n_weights else 0.0
         totals["activation_sparsity"] = 1 - profile.spikes / slots if slots else 0.0
-        return totals
+        return {metric: totals[metric] for metric in self.metrics}
