@@ -45,16 +45,14 @@ from __future__ import annotations
 from ._base import CostModel
 from .energy45nm import is_leaky
 from .memory import layer_bits
+from .neuromorphic import events
 from .profile import LayerProfile, Profile
 
 
 def membrane_updates(layer: LayerProfile, timesteps: int) -> float:
-    if not layer.is_population:
-        return 0.0
-    slots = layer.n_neurons * timesteps
-    if is_leaky(layer):
-        return float(slots)
-    return float(min(slots, layer.synops + layer.macs(timesteps)))
+    """Every neuron-step of a leaky population; those an input event reached in an IF one."""
+    _, reached, not_reached = events(layer, timesteps)
+    return float(reached + not_reached if is_leaky(layer) else reached)
 
 
 class NeuroBenchModel(CostModel):

@@ -80,7 +80,8 @@ class EventEnergy:
 
 
 def events(layer: LayerProfile, timesteps: int) -> tuple[float, float, float]:
-    """A layer's synaptic events, active neuron updates and idle neuron updates per sample."""
+    """A layer's synaptic events, and its neuron-steps split into those an event may have
+    reached (at most one per event: an upper bound) and the rest, per sample."""
     ops = layer.synops + layer.macs(timesteps)
     updates = layer.n_neurons * timesteps if layer.is_population else 0
     active = min(updates, ops)
