@@ -200,3 +200,27 @@ def test_a_missing_board_file_is_refused(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv(ENV_VAR, str(tmp_path / "absent.toml"))
     with pytest.raises(ValueError, match="absent.toml: cannot read the GPU target file: No such file"):
         hwmodels.units("gpu")
+
+
+# ---- in a study spec ---------------------------------------------------------------
+
+def gpu_spec(hardware: dict, constraints: dict | None = None) -> dict:
+    return {"study": {"name": "s", "engine": "surrogate"},
+            "objectives": {"accuracy": "maximize", "latency_jetson_nano_s": "minimize"},
+            "constraints": constraints or {},
+            "space": {"hidden": {"choices": [[16], [128]]}, "timesteps": {"choices": [2, 16]}},
+            "hardware": {"models": ["memory", "gpu"], **hardware}}
+
+
+def test_a_spec_checks_its_gpu_targets_and_gpu_latency_constraints_before_training() -> None:
+    from dse.errors import SpecError
+    from dse.spec import parse_spec, static_constraints
+
+    with pytest.raises(SpecError, match=r"x.toml: \[hardware\].gpu_targets: option 'gpu_targets' of model 'gpu': "
+                                        r"unknown GPU target\(s\) 'tx2'; valid: jetson-nano"):
+        parse_spec(gpu_spec({"gpu_targets": ["tx2"]}), "x.toml")
+    spec = parse_spec(gpu_spec({"gpu_targets": ["jetson-nano"]}, {"latency_jetson_nano_s": {"max": 1e-3}}))
+    assert [c.metric for c in static_constraints(spec)] == ["latency_jetson_nano_s"]
+    # No design can step a network in a nanosecond: refused before anything runs.
+    with pytest.raises(SpecError, match=r"\[constraints\].latency_jetson_nano_s: impossible: no design in \[space\]"):
+        parse_spec(gpu_spec({}, {"latency_jetson_nano_s": {"max": 1e-9}}), "x.toml")
