@@ -35,7 +35,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._base import CostModel, Option
-from .gpu_targets import ENV_VAR, GpuTarget, builtin_names, targets
+from .gpu_targets import ENV_VAR, GpuTarget, builtin, targets
 from .memory import layer_bits
 from .profile import LayerProfile, Profile
 
@@ -87,11 +87,11 @@ def _metrics(boards: list[GpuTarget]) -> dict[str, str]:
 
 class GpuModel(CostModel):
     name = "gpu"
-    metrics = _metrics(chosen(builtin_names()))
+    metrics = _metrics(list(builtin().values()))
     """The metrics of the built-in boards; :meth:`metrics_for` gives the chosen ones."""
     options = {
         "gpu_targets": Option(None, check_targets,
-                              f"boards to report (null = all: {', '.join(builtin_names())} "
+                              f"boards to report (null = all: {', '.join(builtin())} "
                               f"and any in ${ENV_VAR})"),
     }
 

@@ -113,7 +113,8 @@ def _read(path: str) -> dict[str, Any]:
 
 
 @lru_cache(maxsize=1)
-def _builtin() -> dict[str, GpuTarget]:
+def builtin() -> dict[str, GpuTarget]:
+    """The packaged boards alone."""
     text = resources.files(__package__).joinpath("gpu_targets.toml").read_text(encoding="utf-8")
     boards: dict[str, GpuTarget] = {}
     _merge(boards, tomllib.loads(text), "hwmodels/gpu_targets.toml")
@@ -122,7 +123,7 @@ def _builtin() -> dict[str, GpuTarget]:
 
 @lru_cache(maxsize=8)
 def _load(spec: str, stamps: tuple[int, ...]) -> dict[str, GpuTarget]:
-    boards = dict(_builtin())
+    boards = dict(builtin())
     for path in filter(None, spec.split(os.pathsep)):
         _merge(boards, _read(path), f"{ENV_VAR}={path}")
     return boards
@@ -142,9 +143,5 @@ def targets() -> dict[str, GpuTarget]:
     """
     spec = os.environ.get(ENV_VAR, "")
     if not spec:
-        return _builtin()
+        return builtin()
     return _load(spec, tuple(_stamp(p) for p in filter(None, spec.split(os.pathsep))))
-
-
-def builtin_names() -> tuple[str, ...]:
-    return tuple(_builtin())

@@ -196,10 +196,12 @@ def test_a_bad_board_file_is_refused_naming_file_table_and_field(tmp_path, monke
     assert f"{ENV_VAR}={path}" in str(info.value)
 
 
-def test_a_missing_board_file_is_refused(tmp_path, monkeypatch) -> None:
+def test_a_missing_board_file_is_refused_by_the_gpu_model_alone(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv(ENV_VAR, str(tmp_path / "absent.toml"))
     with pytest.raises(ValueError, match="absent.toml: cannot read the GPU target file: No such file"):
         hwmodels.units("gpu")
+    assert hwmodels.evaluate(profile_of(dense()), "memory")["memory_bits"] == 12 * 8
+    assert hwmodels.get("gpu").metrics["latency_rtx2080ti_s"] == "s"  # the packaged boards need no file
 
 
 # ---- in a study spec ---------------------------------------------------------------
