@@ -10,14 +10,15 @@ Park et al. DAC 2020):
 S is the profile's spikes per sample (:attr:`Profile.spikes`, populations
 only), T its timesteps. TrueNorth a_dyn = 0.40, a_sta = 0.60; SpiNNaker
 a_dyn = 0.64, a_sta = 0.36. The reference (= 1.00) is the TTFS seed's TSC row
-(Han & Roy 2020, CIFAR-10): ``t_ref`` = 512 and ``s_ref`` = 0.193e6 spikes per
-sample (*assumed unit*: the table's spike column read as millions per image).
-The table's spike column has three digits; its spike-sparsity column
-(930.91 for rate coding, 68.86 for TSC) carries the same ratio to five, and
-the published energies follow that ratio: the rate-coding row reproduces its
-SpiNNaker 9.01 only with ``s_ref`` = 2.612e6 x 68.86 / 930.91 = 0.19321e6
-(0.193e6 gives 9.02). Metrics ``energy_truenorth``, ``energy_spinnaker``
-(unit "1": relative to the reference).
+(Han & Roy 2020, CIFAR-10): ``t_ref`` = 512 and ``s_ref`` = 0.19321e6 spikes
+per sample (*assumed unit*: the table's spike column read as millions per
+image). REFERENCE.md gives 0.193e6, the spike column's three digits; the
+table's spike-sparsity column (930.91 for rate coding, 68.86 for TSC) carries
+the same ratio to five, ``2.612e6 x 68.86 / 930.91 = 0.19321e6``, and the
+published energies follow it: with it every row of the table is reproduced
+(0.193e6 gives the rate-coding row's SpiNNaker 9.02 instead of 9.01). Pass
+``s_ref=0.193e6`` for the rounded reference. Metrics ``energy_truenorth``,
+``energy_spinnaker`` (unit "1": relative to the reference).
 
 **Absolute energy** per event (REFERENCE.md table), metrics
 ``energy_<chip>_j``:
@@ -98,7 +99,8 @@ ABSOLUTE = {
     "energy_spinnaker_j": EventEnergy(synop_pj=13_300.0, update_active_pj=26_000.0, update_idle_pj=26_000.0),
     "energy_spinnaker2_j": EventEnergy(synop_pj=450.0, update_active_pj=2_190.0, update_idle_pj=2_190.0),
 }
-S_REF = 0.193e6
+S_REF = 2.612e6 * 68.86 / 930.91
+"""0.19321e6: the TSC row's spikes to five digits (the seed table's sparsity ratio)."""
 T_REF = 512.0
 
 

@@ -45,18 +45,18 @@ def test_every_cifar10_row_rounds_to_the_published_figures(row, steps, spikes_m,
     assert round(out["energy_spinnaker"], digits) == spinnaker
 
 
-def test_default_reference_is_the_tsc_row_of_reference_md() -> None:
-    # E = a_dyn S / S_ref + a_sta T / T_ref with S_ref = 0.193e6, T_ref = 512.
+def test_the_default_reference_reproduces_the_table_and_the_rounded_one_is_an_option() -> None:
+    # E = a_dyn S / S_ref + a_sta T / T_ref, S_ref = 2.612e6 * 68.86 / 930.91 = 0.19321e6, T_ref = 512
     rate = hwmodels.evaluate(network(2.612e6, 512), "neuromorphic")
-    assert rate["energy_truenorth"] == pytest.approx(0.40 * 2.612 / 0.193 + 0.60 * 512 / 512)
-    assert rate["energy_spinnaker"] == pytest.approx(0.64 * 2.612 / 0.193 + 0.36 * 512 / 512)
+    assert rate["energy_truenorth"] == pytest.approx(0.40 * 2.612e6 / S_REF_FROM_TABLE + 0.60)
     assert rate["energy_truenorth"] == pytest.approx(6.01, abs=0.01)
-    # The table's rounded spike column alone gives 9.02 here, 0.0116 off the published 9.01.
-    assert rate["energy_spinnaker"] == pytest.approx(9.02, abs=0.002)
+    assert rate["energy_spinnaker"] == pytest.approx(9.01, abs=0.01)
     t2fsnn = hwmodels.evaluate(network(0.069e6, 680), "neuromorphic")
     assert t2fsnn["energy_truenorth"] == pytest.approx(0.94, abs=0.01)
     assert t2fsnn["energy_spinnaker"] == pytest.approx(0.71, abs=0.01)
-    tsc = hwmodels.evaluate(network(0.193e6, 512), "neuromorphic")
+    rounded = hwmodels.evaluate(network(2.612e6, 512), "neuromorphic", s_ref=0.193e6)
+    assert rounded["energy_spinnaker"] == pytest.approx(0.64 * 2.612 / 0.193 + 0.36)  # 9.02: the rounded column
+    tsc = hwmodels.evaluate(network(S_REF_FROM_TABLE, 512), "neuromorphic")
     assert tsc["energy_truenorth"] == pytest.approx(1.0) and tsc["energy_spinnaker"] == pytest.approx(1.0)
 
 
