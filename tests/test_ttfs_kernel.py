@@ -206,7 +206,7 @@ def test_batch_norm_term_is_the_gaussian_mass_of_the_pruned_region(gamma, beta, 
     g = torch.tensor([gamma], dtype=F64, requires_grad=True)
     b = torch.tensor([beta], dtype=F64, requires_grad=True)
     loss = kernel_bn_loss(g, b, threshold)
-    assert float(loss) == pytest.approx(-gaussian_mass_below(threshold, beta, abs(gamma)), abs=1e-8)
+    assert float(loss.detach()) == pytest.approx(-gaussian_mass_below(threshold, beta, abs(gamma)), abs=1e-8)
     loss.backward()
     h = 1e-5  # central differences of the integral
     d_beta = -(gaussian_mass_below(threshold, beta + h, abs(gamma))

@@ -9,8 +9,9 @@ Training (ENGINES.md sections 3-4; the seed's schedule scaled to small data):
   (L_TB's threshold is detached: it moves gamma and beta only);
 - stochastic relaxation: per step and per population, ReLU with probability
   ``max(0, 1 - (e + 1)/e_target)`` (``relaxation`` = e_target, 0 = off);
-- Adam (the seed's optimiser; ``[train] lr``, 1e-3 in the seed), L2 weight
-  decay on the weights only (``[train] weight_decay``; the seed gives no value);
+- Adam (the seed's optimiser, ``[train] lr`` 1e-3 in the seed; or ``sgd``),
+  L2 weight decay on the weights only (``[train] weight_decay``; the seed
+  gives no value);
 - gradual magnitude pruning as in the other engines.
 
 After every epoch the frozen network (BN folded, weights quantised) is scored
@@ -23,6 +24,7 @@ the two, prediction by prediction and spike by spike.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, replace
 
@@ -34,6 +36,7 @@ from hwmodels import Profile
 from ...data import Dataset
 from ...space import Design
 from .._base import Budget, DataShape, Report, TrialOutcome
+from ..optim import make_optimizer
 from ..pruning import ramp
 from ..runtime import batch_indices, check_finite, device_generator, resolve_device, seed_everything
 from .kernel import kernel_bn_loss, kernel_regularisation, relaxation_probability, relaxed_layers
@@ -94,9 +97,10 @@ def fit(design: Design, data: Dataset, budget: Budget, report: Report) -> Traine
     if budget.max_train_samples:
         x_train, y_train = x_train[: budget.max_train_samples], y_train[: budget.max_train_samples]
     x_val, y_val = _tensors(data.x_val, data.y_val, device)
+    steps_total = budget.epochs * math.ceil(len(y_train) / budget.batch_size)
     groups = model.param_groups(budget.weight_decay)
-    optimizer = torch.optim.Adam(groups, lr=budget.lr)
-    kernel_params = groups[-1]["params"]
+    optimizers = [make_optimizer(params, budget.optimizer, budget.lr, decay, steps_total) for params, decay in groups]
+    kernel_params = groups[-1][0]
     start_kernel = kernel_epoch(budget)
     quant_gen = device_generator(device, budget.seed + 1)
     populations = len(model.plan)
@@ -119,9 +123,11 @@ def fit(design: Design, data: Dataset, budget: Budget, report: Report) -> Traine
             loss = F.cross_entropy(logits, y_train[index])
             if aids:
                 loss = loss + aid_losses(model, design)
-            optimizer.zero_grad(set_to_none=True)
+            for optimizer in optimizers:
+                optimizer.zero_grad()
             loss.backward()
-            optimizer.step()
+            for optimizer in optimizers:
+                optimizer.step()
             total += loss.detach()
         check_finite(total, epoch)
         model.eval()

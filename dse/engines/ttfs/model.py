@@ -104,13 +104,12 @@ class TTFSNet(Prunable, nn.Module):
         assert self.frozen is not None, "freeze() first"
         return [int(torch.count_nonzero(w)) for w in self.frozen.weights]
 
-    def param_groups(self, weight_decay: float) -> list[dict]:
-        """Weights (with weight decay), BN and readout bias (without), the kernels (their own group)."""
+    def param_groups(self, weight_decay: float) -> list[tuple[list[nn.Parameter], float]]:
+        """(parameters, weight decay): the weights decay; BN, readout bias and the kernels do not
+        (decay would pull tau towards 0)."""
         weights = [layer.weight for layer in self.layers]
         rest = [*self.norms.parameters(), self.layers[-1].bias]
-        return [{"params": weights, "weight_decay": weight_decay},
-                {"params": rest, "weight_decay": 0.0},
-                {"params": [self.tau, self.t_d], "weight_decay": 0.0, "kernel": True}]
+        return [(weights, weight_decay), (rest, 0.0), ([self.tau, self.t_d], 0.0)]
 
     @property
     def qat(self) -> bool:
