@@ -94,6 +94,7 @@ def pareto_info(store: Store, study_name: str) -> ParetoInfo:
     metric_units = {row["metric"]: row["unit"] for row in store.metrics(study_name)}
     param_names = [c for c in frame.columns if c in _param_names(study)]
     constraints = spec.get("constraints", [])
+    latency = {(number, variant): profile.timesteps for _, number, variant, profile in store.profiles(study_name)}
     points = []
     for row in frame.to_dict("records"):
         metrics = {k: float(v) for k, v in row.items()
@@ -105,6 +106,8 @@ def pareto_info(store: Store, study_name: str) -> ParetoInfo:
         if row.get("variant"):
             params["timesteps"] = int(str(row["variant"]).removeprefix("T=")) \
                 if str(row["variant"]).startswith("T=") else params.get("timesteps")
+        if not _is_number(params.get("timesteps")):  # an engine that derives it (TTFS: layers x window)
+            params["timesteps"] = latency.get((int(row["trial"]), row.get("variant") or ""))
         points.append(Point(int(row["trial"]), row.get("variant") or "", metrics, params, feasible))
     points = _mark_pareto(points, list(names), directions)
     fronts = []
@@ -250,13 +253,22 @@ def _table(header: list[str], rows: list[list[Any]]) -> str:
 
 
 
+TABLE_METRICS = ("accuracy", "memory_bits", "bit_synops", "energy_45nm_j", "spikes_per_sample",
+                 "energy_truenorth", "energy_spinnaker")
+"""Metrics shown in the tables beside the objectives, where the study has them."""
+
+
 def pareto_table(info: ParetoInfo) -> tuple[list[str], list[list[Any]]]:
     """Header and rows of the Pareto-optimal points, sorted by the first objective."""
+    return points_table(info, info.pareto)
+
+
+def points_table(info: ParetoInfo, points: list[Point]) -> tuple[list[str], list[list[Any]]]:
+    """Header and rows of `points`, sorted by the first objective."""
     names = [m for m, _ in info.objectives]
     first, direction = info.objectives[0]
-    points = sorted(info.pareto, key=lambda p: p.metrics[first], reverse=direction == "maximize")
-    extra = [m for m in ("accuracy", "memory_bits", "bit_synops", "energy_45nm_j", "spikes_per_sample")
-             if m not in names and any(m in p.metrics for p in points)]
+    points = sorted(points, key=lambda p: p.metrics[first], reverse=direction == "maximize")
+    extra = [m for m in TABLE_METRICS if m not in names and any(m in p.metrics for p in points)]
     params = list(dict.fromkeys(k for p in points for k in p.params))
     header = ["trial", *names, *extra, *params]
     rows = [[p.label, *(p.metrics[m] for m in names), *(p.metrics.get(m, "") for m in extra),
@@ -270,6 +282,7 @@ def render(info: ParetoInfo) -> str:
     figs = "".join(f'<div class="fig">{fig.to_html(full_html=False, include_plotlyjs=False)}</div>'
                    for fig in figures(info))
     header, rows = pareto_table(info)
+    every = _table(*points_table(info, list(info.points)))
     counts = ", ".join(f"{n} {state}" for state, n in info.counts.items() if n)
     objectives = ", ".join(f"{m} ({d})" for m, d in info.objectives)
     constraints = ", ".join(
@@ -305,6 +318,9 @@ of the two objectives shown. Hover a point for every metric and parameter.</p>
 {figs}
 <h2>Pareto-optimal designs ({len(rows)})</h2>
 {_table(header, rows)}
+<details><summary>All design points ({len(info.points)})</summary>
+{every}
+</details>
 <h2>Where the cost is: per-layer breakdown of the Pareto-optimal designs</h2>
 {''.join(breakdown) or '<p class="muted">no Pareto-optimal design yet</p>'}
 <p class="muted">snn-dse · query these trials with <code>dse query {html.escape(info.study_name)}</code></p>
