@@ -54,13 +54,25 @@ class Frozen:
 
     def op(self, i: int, h: torch.Tensor, bias: bool = True) -> torch.Tensor:
         """Layer i's synaptic input (with its folded bias unless bias=False)."""
-        b = self.biases[i] if bias else None
-        if self.plan[i].kind == "conv2d":
-            return F.conv2d(h, self.weights[i], b, padding=1)
-        return F.linear(h.flatten(1), self.weights[i], b)
+        return synaptic(self.plan[i].kind, h, self.weights[i], self.biases[i] if bias else None)
 
     def kernel(self, population: int) -> tuple[torch.Tensor, torch.Tensor]:
         return self.tau[population], self.t_d[population]
+
+
+def synaptic(kind: str, h: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None = None) -> torch.Tensor:
+    """``W h + b`` of a 3x3 same-padded convolution or a dense layer (input flattened)."""
+    if kind == "conv2d":
+        return F.conv2d(h, w, b, padding=1)
+    return F.linear(h.flatten(1), w, b)
+
+
+def fold_bn(w: torch.Tensor, norm: nn.modules.batchnorm._BatchNorm, mean: torch.Tensor,
+            var: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """BN folded into the layer before it (ENGINES.md section 3):
+    ``W' = gamma W / sigma``, ``b' = beta - gamma mu / sigma``, ``sigma = sqrt(var + eps)``."""
+    scale = norm.weight / torch.sqrt(var + norm.eps)
+    return w * scale.view(-1, *([1] * (w.dim() - 1))), norm.bias - scale * mean
 
 
 def pool(h: torch.Tensor) -> torch.Tensor:
@@ -124,6 +136,8 @@ class TTFSNet(Prunable, nn.Module):
         (stochastic relaxation). ``activation="relu"`` is the same network with
         ReLU everywhere (the speed baseline).
         """
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {activation!r}")
         relu = activation == "relu"
         h = self._activate(x if self.plan[0].kind == "conv2d" else x.flatten(1), 0, relu or _get(relaxed, 0))
         for i, (layer, spec) in enumerate(zip(self.layers, self.plan)):
@@ -153,27 +167,22 @@ class TTFSNet(Prunable, nn.Module):
     def _normalised(self, i: int, h: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         """``BN(W h)``; with QAT the BN is folded into fake-quantised weights (batch statistics)."""
         w = self._train_weight(i, generator)
-        conv = self.plan[i].kind == "conv2d"
-        op = (lambda inp, wt, b=None: F.conv2d(inp, wt, b, padding=1)) if conv else \
-            (lambda inp, wt, b=None: F.linear(inp.flatten(1), wt, b))
-        norm = self.norms[i]
+        kind, norm = self.plan[i].kind, self.norms[i]
         if not self.qat or not self.training:
-            return norm(op(h, w))
-        y = op(h, w)
-        dims = (0, 2, 3) if conv else (0,)
+            return norm(synaptic(kind, h, w))
+        y = synaptic(kind, h, w)
+        dims = (0, 2, 3) if kind == "conv2d" else (0,)
         mean, var = y.mean(dims), y.var(dims, unbiased=False)
-        with torch.no_grad():
+        with torch.no_grad():  # the running statistics, as nn.BatchNorm keeps them
             n = y.numel() // y.shape[1]
             norm.running_mean.lerp_(mean, norm.momentum)
             norm.running_var.lerp_(var * n / max(1, n - 1), norm.momentum)
             norm.num_batches_tracked += 1
-        scale = norm.weight / torch.sqrt(var + norm.eps)
-        folded = w * scale.view(-1, *([1] * (w.dim() - 1)))
+        folded, bias = fold_bn(w, norm, mean, var)
         bits, rounding = self.design.weight_bits, self.design.rounding
         folded = quantize_weight(folded, bits, rounding, generator, train=True) * self.masks()[i]
-        bias = norm.bias - scale * mean
         bias = fake_quant(bias, _bias_grid(bias, bits), rounding, generator)
-        return op(h, folded, bias)
+        return synaptic(kind, h, folded, bias)
 
     # ---- training aids -----------------------------------------------------------------
     def pruning_thresholds(self) -> torch.Tensor:
@@ -194,9 +203,7 @@ class TTFSNet(Prunable, nn.Module):
                 b = layer.bias.clone()
             else:
                 norm = self.norms[i]
-                scale = norm.weight / torch.sqrt(norm.running_var + norm.eps)
-                w = w * scale.view(-1, *([1] * (w.dim() - 1)))
-                b = norm.bias - scale * norm.running_mean
+                w, b = fold_bn(w, norm, norm.running_mean, norm.running_var)
             weights.append(quantize_weight(w, bits, rounding, generator) * mask)
             grid = _bias_grid(b, bits)
             biases.append(b if grid is None else quantize(b, grid, rounding, generator))
