@@ -33,7 +33,11 @@ value falls in one of three regions (:func:`regions`): clipped
 *Project choice* (ENGINES.md puts ``x_m = eps(T_w)``, levels n = 0..T_w):
 a window of T_w steps holds T_w spike times n = 0..T_w-1 (the seed's "time
 window 32 corresponds to 5-bit quantisation"), so ``x_m = eps(T_w - 1)`` and
-consecutive layers' windows do not overlap in the simulator.
+consecutive layers' windows do not overlap in the simulator. In training
+(nearest rounding) the pruning edge is ``eps(T_w - 1/2)``.
+
+Constants: the seed's 1e-30 (:data:`LOG_EPS`, reference only); :data:`MIN_TAU`
+is this project's floor (*assumed*: the seed leaves tau unconstrained).
 
 Gradients, eq. 6, by autograd through encode and decode with the STE (the
 reference, :func:`ttfs_reference`); :class:`TTFSActivation` computes the same
