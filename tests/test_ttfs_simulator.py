@@ -12,6 +12,7 @@ from dse.engines.ttfs.engine import _tensors, fit, measure
 from dse.engines.ttfs.model import Frozen, infer, pool_times
 from dse.engines.ttfs.shapes import plan
 from dse.engines.surrogate.model import Activity
+from dse.engines.ttfs.kernel import kernel_table, spike_time
 from dse.engines.ttfs.simulator import fire, simulate, synapses_per_input
 from dse.space import make_design
 
@@ -34,6 +35,18 @@ def test_fire_phase_follows_the_dynamic_threshold_by_hand() -> None:
     # V >= e^(-t/10): 0.5 first at t = ceil(10 ln 2) = 7; below e^-3.1 never within 32 steps
     assert times.tolist() == [0, 0, 7, 31, 32, 32, 32]
     assert emitted.tolist() == [1, 1, 1, 1, 0, 0, 0]
+
+
+@pytest.mark.parametrize("t_d", [0.0, 8.05e-18, -3e-9, 0.37])
+def test_values_on_a_threshold_level_fire_at_that_step_in_both_models(t_d) -> None:
+    """A pixel of exactly 1.0 with t_d = 8e-18 (a trained input kernel) sits on the t = 0
+    threshold: ln and exp round it to different sides, the threshold table does not."""
+    tau, td = torch.tensor(10.0158), torch.tensor(t_d)
+    levels = kernel_table(tau, td, 32)[:32]
+    z = torch.cat([levels, torch.tensor([1.0, 0.5, 0.0625]), levels * (1 + 1e-6), levels * (1 - 1e-6)])
+    simulated, _ = fire(z, tau, td, 1.0, 32)
+    assert torch.equal(spike_time(z, tau, td, 1.0, 32), simulated)
+    assert simulated[:32].tolist() == list(range(32))  # a value on level n fires at n
 
 
 def hand_network() -> Frozen:

@@ -94,22 +94,42 @@ def positive(z: torch.Tensor) -> torch.Tensor:
     return torch.sign(torch.relu(z))
 
 
-def _rounded(t_f: torch.Tensor, window: int, rounding: str) -> torch.Tensor:
-    """t_f clamped to [0, T_w], then rounded: ceil, or nearest (floor(t + 1/2))."""
-    t = t_f.clamp(0.0, float(window))
-    return torch.ceil(t) if rounding == "ceil" else torch.floor(t + 0.5)
+def kernel_table(tau: torch.Tensor, t_d: torch.Tensor, window: int) -> torch.Tensor:
+    """The kernel as a lookup table: ``eps(n) = exp(-(n - t_d)/tau)`` for n = 0..T_w-1, then 0
+    (index T_w: no spike). Decoding, the dynamic threshold ``theta0 eps(n)`` and the
+    simulator's integration all read this one table, so equal inputs give equal bits."""
+    n = torch.arange(window + 1, dtype=t_d.dtype, device=t_d.device)
+    table = torch.exp(-(n - t_d) / tau.clamp(min=MIN_TAU))
+    table[window] = 0.0
+    return table
 
 
 def spike_time(z: torch.Tensor, tau: torch.Tensor, t_d: torch.Tensor, theta0: float, window: int,
                rounding: str = "ceil") -> torch.Tensor:
-    """Integer spike times of eq. 4 (no grad): 0..T_w-1, or T_w for "no spike"."""
-    t = _rounded(unrounded_time(z, tau.clamp(min=MIN_TAU), t_d, theta0), window, rounding)
+    """Integer spike times of eq. 4 (no grad): 0..T_w-1, or T_w for "no spike".
+
+    ``ceil``: the first n with ``z >= theta0 eps(n)`` (eq. 2's firing condition).
+    The logarithm gives the candidate ``ceil(t_f)``; one comparison on each side
+    with the threshold table settles values that sit on a level, where ``ln`` and
+    ``exp`` round differently (a pixel of exactly 1.0 against ``t_d = 1e-17``).
+    ``nearest``: ``floor(t_f + 1/2)``, the training encoder.
+    """
+    t_f = unrounded_time(z, tau.clamp(min=MIN_TAU), t_d, theta0).clamp_(0.0, float(window))
+    if rounding != "ceil":
+        t = torch.floor(t_f + 0.5)
+    else:
+        threshold = theta0 * kernel_table(tau, t_d, window)[:window]
+        t = torch.ceil(t_f)
+        before = threshold[(t - 1).clamp(min=0).long()]
+        t = t - ((t >= 1) & (z >= before)).to(t.dtype)
+        at = threshold[t.clamp(max=window - 1).long()]
+        t = t + ((t < window) & (z < at)).to(t.dtype)
     return window - (window - t) * positive(z)
 
 
 def decode(t: torch.Tensor, tau: torch.Tensor, t_d: torch.Tensor, window: int) -> torch.Tensor:
     """``eps(t) = exp((t_d - t)/tau)`` for spike times t < T_w, 0 for t = T_w (no spike)."""
-    return torch.exp((t_d - t) / tau.clamp(min=MIN_TAU)) * (window - t).clamp(0.0, 1.0)
+    return kernel_table(tau, t_d, window)[t.long()]
 
 
 def ttfs_reference(z: torch.Tensor, tau: torch.Tensor, t_d: torch.Tensor, theta0: float, window: int,

@@ -35,6 +35,7 @@ import torch
 import torch.nn.functional as F
 
 from ..surrogate.model import Activity
+from .kernel import kernel_table
 from .model import Frozen, pool_times
 
 
@@ -54,12 +55,12 @@ def fire(v: torch.Tensor, tau: torch.Tensor, t_d: torch.Tensor, theta0: float,
     Returns the spike times (T_w where the neuron stayed silent) and the number
     of spikes each neuron emitted (0 or 1; counted, not inferred from the times).
     """
+    thresholds = theta0 * kernel_table(tau, t_d, window)
     times = torch.full_like(v, float(window))
     emitted = torch.zeros_like(v)
     ready = torch.ones_like(v, dtype=torch.bool)  # not refractory yet
     for step in range(window):
-        threshold = theta0 * torch.exp(-(step - t_d) / tau)
-        spike = ready & (v >= threshold)
+        spike = ready & (v >= thresholds[step])
         times = torch.where(spike, float(step), times)
         emitted += spike
         ready &= ~spike
@@ -68,11 +69,11 @@ def fire(v: torch.Tensor, tau: torch.Tensor, t_d: torch.Tensor, theta0: float,
 
 def integrate(net: Frozen, layer: int, times: torch.Tensor, tau: torch.Tensor, t_d: torch.Tensor) -> torch.Tensor:
     """Integration phase of weight layer `layer`: its folded bias, then each step's spikes."""
+    kernel = kernel_table(tau, t_d, net.window)  # the presynaptic kernel
     v = None
     for step in range(net.window):
         events = (times == step).to(times.dtype)
-        kernel = torch.exp(-(step - t_d) / tau)  # the presynaptic kernel at this step
-        current = net.op(layer, events, bias=False) * kernel
+        current = net.op(layer, events, bias=False) * kernel[step]
         v = current if v is None else v + current
     return v + _bias_shape(net, layer)
 
