@@ -39,11 +39,11 @@ from .._base import Budget, DataShape, Report, TrialOutcome
 from ..optim import make_optimizer
 from ..pruning import ramp
 from ..runtime import batch_indices, check_finite, device_generator, resolve_device, seed_everything
+from ..surrogate.model import Activity
 from .kernel import kernel_bn_loss, kernel_regularisation, relaxation_probability, relaxed_layers
 from .keys import TRAIN_KEYS
 from .model import Frozen, TTFSNet, infer
 from .shapes import static_profile
-from ..surrogate.model import Activity
 from .simulator import simulate
 
 EVAL_BATCH = 1024

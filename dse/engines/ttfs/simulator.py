@@ -18,8 +18,10 @@ run script counts the same (544 = 16 x 32 + 32 for VGG-16).
 
 Batched over samples: state is [B, ...]; every step integrates the spike mask
 of that step through the layer's weights, and fires by comparing V with that
-step's threshold. Nothing is taken from the surrogate's closed form; that is
-what makes the agreement with :func:`.model.infer` a check.
+step's threshold. Of the surrogate it shares only the kernel's values
+(:func:`.kernel.kernel_table`, the T_w numbers a chip would store per layer):
+no logarithm, no rounding, no matmul of decoded values, so its agreement with
+:func:`.model.infer` checks eq. 4 and 5 against the dynamics they stand for.
 
 Counts per layer (an :class:`~dse.engines.surrogate.model.Activity`, summed over
 the batch): ``input_events`` (spikes reaching the layer, after pooling),
