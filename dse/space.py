@@ -47,6 +47,7 @@ class Design:
     nodes: int | None = None
     ops: tuple[str, ...] | None = None  # the operation of every cell edge, in order
     cell_bits: tuple[int, ...] | None = None  # weight bits of every cell (mixed precision); None: weight_bits
+    io_bits: int | None = None  # with cell_bits: bits of the stem and readout (0: weight_bits)
     # STDP engine (tinySNN).
     network: str | None = None
     n_neurons: int | None = None
@@ -63,7 +64,7 @@ class Design:
     kernel_bn: float | None = None
 
     def params(self) -> dict[str, Any]:
-        """The fields that apply to this design's engine (not None)."""
+        """The fields that apply to this design's engine (not None): what was trained."""
         return {f.name: getattr(self, f.name) for f in fields(self)
                 if f.name != "engine" and getattr(self, f.name) is not None}
 
@@ -176,12 +177,10 @@ def corners(spec: "StudySpec", limit: int = 4096) -> Iterator[Design]:
         params = spec.params_for(engine_name)
         by_name = {p.name: p for p in params}
         ordinary = [p for p in params if p.name not in engine.expanded]
-        families = [p for p in params if p.name in engine.expanded]
-        if families and "weight_bits" in by_name:
-            families.append(by_name["weight_bits"])  # per-item bits take the same extremes
+        families = [p for p in params if p.name in engine.expanded]  # all their items alike
         combos = itertools.product(itertools.product(*[p.extremes() for p in ordinary]),
                                    itertools.product(*[p.extremes() for p in families]))
         for values, family_values in itertools.islice(combos, limit):
             chosen = {p.name: v for p, v in zip(families, family_values)}
             yield make_design(engine_name, dict(zip((p.name for p in ordinary), values)),
-                              lambda name, param: chosen[param.name], by_name)
+                              lambda name, param: chosen.get(param.name, param.extremes()[0]), by_name)

@@ -1,6 +1,7 @@
 """The C kernel of the LIF time loop equals the PyTorch loop, forward and backward."""
 
 import itertools
+import zlib
 import subprocess
 import sys
 
@@ -25,12 +26,15 @@ CASES = [
 
 @pytest.mark.parametrize("surrogate, hard, grid, rounding, constant, rate", CASES)
 def test_kernel_equals_the_pytorch_loop(surrogate, hard, grid, rounding, constant, rate) -> None:
-    g = torch.Generator().manual_seed(hash((surrogate, hard, rounding, constant, rate)) % 2**31)
+    g = torch.Generator().manual_seed(zlib.crc32(f"{surrogate}{hard}{grid}{rounding}{constant}{rate}".encode()))
     scale = {"atan": 2.0, "fast-sigmoid": 25.0, "dspike": 3.0}[surrogate]
-    cfg = NeuronConfig(decay=0.6, threshold=1.0, hard_reset=hard, surrogate=surrogate, scale=scale,
+    cfg = NeuronConfig(decay=0.75, threshold=1.0, hard_reset=hard, surrogate=surrogate, scale=scale,
                        state_grid=grid, rounding=rounding)
-    steps, shape = 9, (5, 37)
-    current = (torch.rand(*(shape if constant else (steps, *shape)), generator=g) * 1.6).requires_grad_(True)
+    steps, shape = 6, (5, 37)
+    # dyadic currents and decay: every membrane value is exact in float32, so whether a
+    # compiler fuses multiply and add cannot move a value across the threshold
+    size = shape if constant else (steps, *shape)
+    current = (torch.randint(0, 104, size, generator=g) / 64).requires_grad_(True)
     noise = torch.rand(steps, *shape, generator=g) if rounding == "stochastic" and grid else None
     fused = FusedLIF.apply(current, steps, cfg, noise, rate, constant)
     upstream = torch.randn(fused.shape, generator=g)

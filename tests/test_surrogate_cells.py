@@ -161,3 +161,26 @@ def test_impossible_memory_constraint_sees_the_cheapest_ops_and_bits() -> None:
 
     with pytest.raises(SpecError, match="impossible"):
         parse_spec({**base, "constraints": {"memory_bits": {"max": 100}}}, "c.toml")
+
+
+def test_mixed_precision_keeps_stem_and_readout_at_io_bits(tmp_path) -> None:
+    spec = parse_spec({
+        "study": {"name": "io", "engine": "surrogate", "n_trials": 2, "sampler": "random"},
+        "objectives": {"accuracy": "maximize"},
+        "space": {"cells": {"choices": [2]}, "nodes": {"choices": [1]}, "channels": {"choices": [4]},
+                  "cell_bits": {"choices": [True]}, "weight_bits": {"choices": [1, 2]},
+                  "io_bits": {"choices": [4]}, "timesteps": {"choices": [2]}},
+        "train": {"epochs": 1, "batch_size": 256},
+        "hardware": {"models": ["memory"]},
+    }, "io.toml")
+    result = run_study(spec, storage=f"sqlite:///{tmp_path / 'io.db'}", show_progress=False)
+    for trial in result.study.trials:
+        assert "weight_bits" not in trial.params  # no dimension that nothing uses
+        assert {trial.params["weight_bits_c0"], trial.params["weight_bits_c1"]} <= {1, 2}
+    design = make_design("surrogate", {"cells": 2, "nodes": 1, "cell_bits": (1, 2), "io_bits": 4})
+    bits = [l.weight_bits for l in get("surrogate").static_profile(design, DIGITS).layers]
+    assert bits == [4, 1, 2, 4]  # stem, cell 0, cell 1, readout
+    with pytest.raises(ValueError, match="cell_bits: expected 2 integers 1..32"):
+        make_design("surrogate", {"cells": 2, "nodes": 1, "cell_bits": (1, 2, 4)})
+    with pytest.raises(ValueError, match="ops: expected 4 operations"):
+        make_design("surrogate", {"cells": 2, "nodes": 1, "ops": ("skip",)})

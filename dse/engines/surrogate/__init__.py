@@ -17,6 +17,6 @@ ENGINE = Engine(
     defaults={"timesteps": 8},
     static_profile=static_profile,
     runner="dse.engines.surrogate.engine:run",
-    expanded=("ops", "cell_bits"),
+    expanded=("ops", "cell_bits", "weight_bits"),
     expand=expand,
 )

@@ -30,4 +30,6 @@ KEYS: dict[str, Key] = {k.name: k for k in (
     Key("ops", "str", "conv3x3", "candidate operations: every edge of every cell picks one",
         options=CELL_OPS),
     Key("cell_bits", "bool", False, "true: weight_bits chosen per cell (LitE-SNN mixed precision)"),
+    Key("io_bits", "int", 0, "with cell_bits: bits of the stem and the readout (LitE-SNN keeps 4); "
+        "0 = weight_bits", low=0, high=32),
 )}

@@ -89,9 +89,9 @@ void lif_forward(const float *RESTRICT current, int constant, int64_t T, int64_t
             }
         }
     }
-    if (rate) {
-        float inv = 1.0f / (float)T;
-        for (int64_t i = 0; i < M; i++) rate[i] *= inv;
+    if (rate) {  /* divide, as a mean does: multiplying by 1/T would differ in the last bit */
+        float steps = (float)T;
+        for (int64_t i = 0; i < M; i++) rate[i] /= steps;
     }
 }
 
@@ -131,8 +131,8 @@ void lif_backward(const float *RESTRICT grad_spikes, const float *RESTRICT grad_
     for (int64_t i = 0; i < M; i++) carry[i] = 0.0f;
     if (constant) for (int64_t i = 0; i < M; i++) grad_current[i] = 0.0f;
     if (grad_rate) {
-        float inv = 1.0f / (float)T;
-        for (int64_t i = 0; i < M; i++) per_step[i] = grad_rate[i] * inv;
+        float steps = (float)T;
+        for (int64_t i = 0; i < M; i++) per_step[i] = grad_rate[i] / steps;
     }
     for (int64_t t = T - 1; t >= 0; t--) {
         const float *RESTRICT u_t = membrane + t * M;
