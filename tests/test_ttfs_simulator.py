@@ -8,7 +8,8 @@ import torch
 
 from dse.data import load_dataset
 from dse.engines import Budget, DataShape
-from dse.engines.ttfs.engine import _tensors, fit, measure
+from dse.engines.runtime import tensors
+from dse.engines.ttfs.engine import fit, measure
 from dse.engines.ttfs.model import Frozen, infer, pool_times
 from dse.engines.ttfs.shapes import plan
 from dse.engines.surrogate.model import Activity
@@ -114,7 +115,7 @@ def trained(request, digits):
 
 def test_simulator_agrees_with_the_surrogate(trained, digits) -> None:
     design, t = trained
-    x, y = _tensors(digits.x_test, digits.y_test, t.device)
+    x, y = tensors(digits.x_test, digits.y_test, t.device)
     m = measure(t.model, design, digits, x, y)
     assert m.agreement >= 0.99
     assert m.spike_agreement >= 0.999

@@ -1,13 +1,25 @@
-"""What every torch engine does the same way: seeding, devices, batches, divergence."""
+"""What every torch engine does the same way: seeding, devices, splits, batches, divergence."""
 
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from ..errors import TrialDiverged, UserError
+
+
+@dataclass
+class Trained:
+    """What an engine's fit() hands to its evaluation: the network and how training went."""
+
+    model: torch.nn.Module
+    val_accuracy: float
+    train_seconds: float
+    device: torch.device
+    generator: torch.Generator
 
 
 def seed_everything(seed: int) -> torch.Generator:
@@ -38,6 +50,19 @@ def batch_indices(n: int, batch_size: int, generator: torch.Generator | None = N
     """Index batches over n samples, shuffled when a generator is given."""
     order = torch.randperm(n, generator=generator) if generator is not None else torch.arange(n)
     return list(order.to(device).split(batch_size))
+
+
+def tensors(x: np.ndarray, y: np.ndarray, device: torch.device | str) -> tuple[torch.Tensor, torch.Tensor]:
+    """One split's images and labels as tensors on `device`."""
+    return torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
+
+
+def training_splits(data, budget, device: torch.device | str) -> tuple[torch.Tensor, ...]:
+    """``x_train, y_train, x_val, y_val`` on `device`; train cut to ``budget.max_train_samples``."""
+    x_train, y_train = tensors(data.x_train, data.y_train, device)
+    if budget.max_train_samples:
+        x_train, y_train = x_train[: budget.max_train_samples], y_train[: budget.max_train_samples]
+    return (x_train, y_train, *tensors(data.x_val, data.y_val, device))
 
 
 def check_finite(loss: torch.Tensor, epoch: int) -> None:

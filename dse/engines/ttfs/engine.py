@@ -38,7 +38,8 @@ from ...space import Design
 from .._base import Budget, DataShape, Report, TrialOutcome
 from ..optim import make_optimizer
 from ..pruning import ramp
-from ..runtime import batch_indices, check_finite, device_generator, resolve_device, seed_everything
+from ..runtime import (Trained, batch_indices, check_finite, device_generator, resolve_device, seed_everything,
+                       tensors, training_splits)
 from ..surrogate.model import Activity
 from .kernel import kernel_bn_loss, kernel_regularisation, relaxation_probability, relaxed_layers
 from .keys import TRAIN_KEYS
@@ -47,10 +48,6 @@ from .shapes import static_profile
 from .simulator import simulate
 
 EVAL_BATCH = 1024
-
-
-def _tensors(x, y, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    return torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
 
 
 def kernel_epoch(budget: Budget) -> int:
@@ -78,25 +75,13 @@ def aid_losses(model: TTFSNet, design: Design) -> torch.Tensor:
     return loss
 
 
-@dataclass
-class Trained:
-    model: TTFSNet
-    val_accuracy: float
-    train_seconds: float
-    device: torch.device
-    generator: torch.Generator
-
-
 def fit(design: Design, data: Dataset, budget: Budget, report: Report) -> Trained:
     """Train the surrogate for the design; the model is left frozen (BN folded, quantised)."""
     device = resolve_device(budget.device)
     seed_everything(budget.seed)
     generator = torch.Generator().manual_seed(budget.seed)
     model = TTFSNet(design, DataShape(data.shape, data.n_classes)).to(device)
-    x_train, y_train = _tensors(data.x_train, data.y_train, device)
-    if budget.max_train_samples:
-        x_train, y_train = x_train[: budget.max_train_samples], y_train[: budget.max_train_samples]
-    x_val, y_val = _tensors(data.x_val, data.y_val, device)
+    x_train, y_train, x_val, y_val = training_splits(data, budget, device)
     steps_total = budget.epochs * math.ceil(len(y_train) / budget.batch_size)
     groups = model.param_groups(budget.weight_decay)
     optimizers = [make_optimizer(params, budget.optimizer, budget.lr, decay, steps_total) for params, decay in groups]
@@ -190,7 +175,7 @@ def measure(model: TTFSNet, design: Design, data: Dataset, x: torch.Tensor, y: t
 def run(design: Design, data: Dataset, budget: Budget, report: Report) -> TrialOutcome:
     trained = fit(design, data, budget, report)
     started = time.perf_counter()
-    x_test, y_test = _tensors(data.x_test, data.y_test, trained.device)
+    x_test, y_test = tensors(data.x_test, data.y_test, trained.device)
     m = measure(trained.model, design, data, x_test, y_test)
     net = trained.model.frozen
     return TrialOutcome(
