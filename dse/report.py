@@ -102,7 +102,8 @@ def pareto_info(store: Store, study_name: str) -> ParetoInfo:
         if not all(m in metrics for m in names):
             continue  # a variant lacking an objective (e.g. no validation accuracy)
         feasible = all(_satisfies(metrics.get(c["metric"]), c) for c in constraints)
-        params = {k: row[k] for k in param_names}
+        params = {k: row[k] for k in param_names  # a parameter another engine's design lacks is NaN: dropped
+                  if not (isinstance(row[k], float) and math.isnan(row[k]))}
         if row.get("variant"):
             params["timesteps"] = int(str(row["variant"]).removeprefix("T=")) \
                 if str(row["variant"]).startswith("T=") else params.get("timesteps")

@@ -50,6 +50,8 @@ def test_one_report_compares_codings_with_latency_and_energy(workdir) -> None:
     assert engines == {"surrogate", "ttfs"}
     for p in info.points:  # latency of every design: the surrogate's T, TTFS's (2 + 1) x 8 steps
         assert p.params["timesteps"] == (4 if p.params["engine"] == "surrogate" else 24)
+        # each design shows its own engine's parameters only
+        assert ("coding" in p.params) == ("window" not in p.params) == (p.params["engine"] == "surrogate")
     header, rows = points_table(info, list(info.points))
     assert len(rows) == len(info.points)
     for column in ("accuracy", "energy_truenorth", "spikes_per_sample", "energy_spinnaker", "timesteps"):
