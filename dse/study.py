@@ -95,7 +95,11 @@ class Objective:
         self.shape = DataShape(self.data.shape, self.data.n_classes)
         self.early = static_constraints(self.spec)
 
+    current: int | None = None
+    """Optuna's id of the trial this process is running, if any."""
+
     def __call__(self, trial: optuna.Trial) -> list[float]:
+        self.current = trial._trial_id
         spec = self.spec
         design = suggest(trial, spec)
         engine = engines.get(design.engine)
@@ -227,10 +231,24 @@ def run_study(spec: StudySpec, *, storage: str, data_dir: str | None = None, dev
                            gc_after_trial=False)
     except KeyboardInterrupt:
         interrupted = True
+        close_interrupted(store, objective.current)
     finally:
         progress.close()
     ran = len(study.get_trials(deepcopy=False, states=FINISHED)) - finished
     return RunResult(study, interrupted, ran)
+
+
+def close_interrupted(store: Store, trial_id: int | None) -> None:
+    """Mark the trial Ctrl-C stopped as failed, if Optuna did not get to it (a
+    signal can land in its own bookkeeping, after the objective returned)."""
+    if trial_id is None:
+        return
+    try:
+        if store.optuna.get_trial(trial_id).state == TrialState.RUNNING:
+            store.optuna.set_trial_user_attr(trial_id, "fail_reason", "interrupted (Ctrl-C)")
+            store.optuna.set_trial_state_values(trial_id, TrialState.FAIL)
+    except Exception:  # noqa: BLE001: best effort while exiting; the heartbeat would fail it later
+        pass
 
 
 def describe(study: optuna.Study) -> dict[str, Any]:
