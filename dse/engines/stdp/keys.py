@@ -1,0 +1,43 @@
+"""Search keys and [train] keys of the STDP engine (Contract 4, tinySNN seed).
+
+Search keys (``[space]``): ``network``, ``n_neurons``, ``inhibition``,
+``update_interval``; the shared ``timesteps`` is the number of 1 ms steps each
+sample is presented. [train] keys tune the learning of small data sets; their
+defaults, and why, are in :data:`TRAIN_KEYS` and the README's STDP section.
+"""
+
+from __future__ import annotations
+
+from ...keys import Key
+
+NETWORKS = ("diehl-cook", "tinysnn")
+
+KEYS: dict[str, Key] = {k.name: k for k in (
+    Key("network", "str", "tinysnn",
+        "diehl-cook: Diehl & Cook 2015 baseline (inhibitory population, pair STDP every step); "
+        "tinysnn: direct lateral inhibition, timestep-based updates with adaptive potentiation",
+        options=NETWORKS),
+    Key("n_neurons", "int", 100, "excitatory neurons (the baseline has as many inhibitory ones)",
+        low=1, high=100_000),
+    Key("inhibition", "float", 17.5,
+        "lateral inhibition strength in mV: Ai->Ae weight (diehl-cook) or w_inh (tinysnn)",
+        low=0.0, high=1e4),
+    Key("update_interval", "int", 50,
+        "tinysnn: steps between weight updates T_u (Eq. 2); diehl-cook updates every step",
+        low=1, high=100_000),
+)}
+
+TRAIN_KEYS: dict[str, Key] = {k.name: k for k in (
+    # [P] defaults for small data sets; see README "STDP engine" for the reasoning.
+    Key("input_rate", "float", 128.0, "Poisson rate in Hz of a pixel of value 1 (BindsNET intensity)",
+        low=1e-3, high=1000.0),
+    Key("norm", "float", 24.0,
+        "sum of the input weights of each excitatory neuron after every sample (78.4 on MNIST)",
+        low=1e-3, high=1e6),
+    Key("theta_plus", "float", 0.25, "adaptive-threshold increment per spike in mV (0.05 on MNIST)",
+        low=0.0, high=100.0),
+    Key("nu_pre", "float", 1e-4, "diehl-cook: depression rate on a presynaptic spike", low=0.0, high=1.0),
+    Key("nu_post", "float", 1e-2, "diehl-cook: potentiation rate on a postsynaptic spike", low=0.0, high=1.0),
+    Key("eta", "float", 1e-2, "tinysnn: learning rate of Eq. 2", low=0.0, high=1.0),
+    Key("s_th", "float", 10.0, "tinysnn: spike-count normaliser S_th of Eq. 1", low=1e-6, high=1e6),
+)}
