@@ -31,13 +31,14 @@ TRAIN_KEYS: dict[str, Key] = {k.name: k for k in (
     # [P] defaults for small data sets; see README "STDP engine" for the reasoning.
     Key("input_rate", "float", 128.0, "Poisson rate in Hz of a pixel of value 1 (BindsNET intensity)",
         low=1e-3, high=1000.0),
-    Key("norm", "float", 24.0,
+    Key("norm", "float", 10.0,
         "sum of the input weights of each excitatory neuron after every sample (78.4 on MNIST)",
         low=1e-3, high=1e6),
-    Key("theta_plus", "float", 0.25, "adaptive-threshold increment per spike in mV (0.05 on MNIST)",
+    Key("theta_plus", "float", 0.05, "adaptive-threshold increment per spike in mV (BindsNET's)",
         low=0.0, high=100.0),
     Key("nu_pre", "float", 1e-4, "diehl-cook: depression rate on a presynaptic spike", low=0.0, high=1.0),
     Key("nu_post", "float", 1e-2, "diehl-cook: potentiation rate on a postsynaptic spike", low=0.0, high=1.0),
-    Key("eta", "float", 1e-2, "tinysnn: learning rate of Eq. 2", low=0.0, high=1.0),
+    Key("eta", "float", 3e-2, "tinysnn: learning rate of Eq. 2 (1e-2 in ENGINES.md for MNIST)",
+        low=0.0, high=1.0),
     Key("s_th", "float", 10.0, "tinysnn: spike-count normaliser S_th of Eq. 1", low=1e-6, high=1e6),
 )}

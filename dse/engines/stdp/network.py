@@ -406,6 +406,8 @@ class _Presentation:
 
     def run(self) -> None:
         net, s = self.net, self.s
+        if s.baseline:  # pair STDP clamps W on every step, so after step 0 it is in [0, 1]
+            net.w.clamp_(0.0, W_MAX)
         t = 0
         interval = s.update_interval if not s.baseline else self.T
         while t < self.T:
