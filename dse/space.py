@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, fields, replace
-from typing import TYPE_CHECKING, Any, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 
 from . import engines
 from .keys import SHARED_KEYS, Key
@@ -40,12 +40,14 @@ class Design:
     threshold: float | None = None
     decay: float | None = None
     reset: str | None = None
+    surrogate_scale: float | None = None
     # Surrogate engine: convolutional networks of searchable cells (LitE-SNN).
     channels: int | None = None
     cells: int | None = None
     nodes: int | None = None
     ops: tuple[str, ...] | None = None  # the operation of every cell edge, in order
-    cell_bits: tuple[int, ...] | None = None  # weight bits of every cell (mixed precision)
+    cell_bits: tuple[int, ...] | None = None  # weight bits of every cell (mixed precision); None: weight_bits
+    io_bits: int | None = None  # with cell_bits: bits of the stem and readout (0: weight_bits)
     # STDP engine (tinySNN).
     network: str | None = None
     n_neurons: int | None = None
@@ -79,16 +81,46 @@ def engine_keys(engine_name: str) -> dict[str, Key]:
     return keys
 
 
-def make_design(engine_name: str, params: Mapping[str, Any]) -> Design:
-    """A Design from checked parameter values; missing keys take defaults."""
+Pick = Callable[[str, "Param"], Any]
+
+
+def make_design(engine_name: str, params: Mapping[str, Any], pick: Pick | None = None,
+                spec_params: Mapping[str, "Param"] | None = None) -> Design:
+    """A Design from parameter values; missing keys take the engine's defaults.
+
+    Keys the engine expands (e.g. ``ops``: one operation per cell edge) are
+    derived by its ``expand`` hook, sampling each item with `pick` (default: the
+    value of that key given in `params`, or its default, for every item).
+    """
+    engine = engines.get(engine_name)
     keys = engine_keys(engine_name)
-    values = {name: key.default for name, key in keys.items() if name in DESIGN_FIELDS}
+    values = {name: key.default for name, key in keys.items()
+              if name in DESIGN_FIELDS and name not in engine.expanded}
     for name, value in params.items():
         if name not in keys:
             raise ValueError(f"engine {engine_name!r} has no key {name!r}")
-        if name in DESIGN_FIELDS:
+        if name in DESIGN_FIELDS and name not in engine.expanded:
             values[name] = keys[name].check(value)
-    return Design(engine=engine_name, **values)
+    design = Design(engine=engine_name, **values)
+    if engine.expand is None:
+        return design
+    explicit = {k: tuple(params[k]) for k in engine.expanded if isinstance(params.get(k), (list, tuple))}
+    if explicit:  # per-item values given directly: the engine's expand checks them
+        design = replace(design, **explicit)
+    fixed = {k: keys[k].check(params[k]) if k in params else keys[k].default
+             for k in engine.expanded if k not in explicit}
+    pick = pick or (lambda name, param: fixed.get(param.name, getattr(design, param.name, None)))
+    spec_params = dict(spec_params or {})
+    for key in engine.expanded:  # a fixed value behaves as a one-element choice
+        if key not in spec_params and key not in explicit:
+            spec_params[key] = _fixed_param(key, keys[key], fixed[key])
+    return replace(design, **engine.expand(design, pick, spec_params))
+
+
+def _fixed_param(name: str, key: Key, value: Any) -> "Param":
+    from .spec import Param
+
+    return Param(name, key.kind, choices=(value,))
 
 
 # ---- Optuna's view of the parameters --------------------------------------
@@ -116,11 +148,17 @@ def suggest_param(trial: "optuna.Trial", param: "Param") -> Any:
 def suggest(trial: "optuna.Trial", spec: "StudySpec") -> Design:
     """Sample the engine (where the study has several), then every parameter that
     applies to it, and build the Design."""
-    engine = spec.engines[0]
+    engine_name = spec.engines[0]
     if len(spec.engines) > 1:
-        engine = trial.suggest_categorical("engine", list(spec.engines))
-    values = {param.name: suggest_param(trial, param) for param in spec.params_for(engine)}
-    return make_design(engine, values)
+        engine_name = trial.suggest_categorical("engine", list(spec.engines))
+    engine = engines.get(engine_name)
+    params = spec.params_for(engine_name)
+    values = {p.name: suggest_param(trial, p) for p in params if p.name not in engine.expanded}
+
+    def pick(name: str, param: "Param") -> Any:
+        return suggest_param(trial, replace(param, name=name))
+
+    return make_design(engine_name, values, pick, {p.name: p for p in params})
 
 
 def grid(spec: "StudySpec") -> dict[str, list[Any]]:
@@ -130,12 +168,19 @@ def grid(spec: "StudySpec") -> dict[str, list[Any]]:
 
 def corners(spec: "StudySpec", limit: int = 4096) -> Iterator[Design]:
     """Designs at the extremes of every parameter (each end of every range, every
-    choice), per engine, up to `limit` each: used to tell an impossible constraint
-    from a hard one."""
+    choice; expanded keys take one extreme for all their items), per engine, up to
+    `limit` each: used to tell an impossible constraint from a hard one."""
     import itertools
 
-    for engine in spec.engines:
-        params = spec.params_for(engine)
-        axes = [param.extremes() for param in params]
-        for combo in itertools.islice(itertools.product(*axes), limit):
-            yield make_design(engine, dict(zip((p.name for p in params), combo)))
+    for engine_name in spec.engines:
+        engine = engines.get(engine_name)
+        params = spec.params_for(engine_name)
+        by_name = {p.name: p for p in params}
+        ordinary = [p for p in params if p.name not in engine.expanded]
+        families = [p for p in params if p.name in engine.expanded]  # all their items alike
+        combos = itertools.product(itertools.product(*[p.extremes() for p in ordinary]),
+                                   itertools.product(*[p.extremes() for p in families]))
+        for values, family_values in itertools.islice(combos, limit):
+            chosen = {p.name: v for p, v in zip(families, family_values)}
+            yield make_design(engine_name, dict(zip((p.name for p in ordinary), values)),
+                              lambda name, param: chosen.get(param.name, param.extremes()[0]), by_name)

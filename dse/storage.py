@@ -18,6 +18,7 @@ schema version; a database written by a newer snn-dse is refused.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Iterable
@@ -31,11 +32,13 @@ from .errors import StudyNotFound, UserError
 
 SCHEMA_VERSION = 1
 DEFAULT_URL = "sqlite:///dse.db"
+INIT_ATTEMPTS = 5
 
 metadata = sa.MetaData()
 
 schema_table = sa.Table(
     "dse_schema", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),  # always 1: one row, even if two processes race
     sa.Column("version", sa.Integer, nullable=False),
 )
 
@@ -78,11 +81,20 @@ class Store:
         self.url = url
         try:
             self.engine = sa.create_engine(url, **_engine_options(url))
-            self._migrate()
             kwargs: dict[str, Any] = {"engine_kwargs": _engine_options(url)}
             if heartbeat:
                 kwargs.update(heartbeat_interval=10, grace_period=30)
-            self.optuna = optuna.storages.RDBStorage(url, **kwargs)
+            for attempt in range(INIT_ATTEMPTS):
+                try:
+                    self._migrate()
+                    self.optuna = optuna.storages.RDBStorage(url, **kwargs)
+                    break
+                except (sa.exc.IntegrityError, sa.exc.ProgrammingError, sa.exc.OperationalError) as exc:
+                    # another worker is creating the same tables this instant: its
+                    # schema is complete when we look again
+                    if attempt == INIT_ATTEMPTS - 1 or not _is_race(exc):
+                        raise
+                    time.sleep(0.2 * (attempt + 1))
         except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:
             raise UserError(f"--storage {url}: not a valid SQLAlchemy URL ({exc}); "
                             f"e.g. sqlite:///dse.db or postgresql+psycopg://user:pw@host/db") from None
@@ -95,7 +107,7 @@ class Store:
             metadata.create_all(conn)
             version = conn.execute(sa.select(schema_table.c.version)).scalar()
             if version is None:
-                conn.execute(schema_table.insert().values(version=SCHEMA_VERSION))
+                conn.execute(schema_table.insert().values(id=1, version=SCHEMA_VERSION))
             elif version > SCHEMA_VERSION:
                 raise UserError(f"--storage {self.url}: written by a newer snn-dse (dse schema {version}, "
                                 f"this one reads up to {SCHEMA_VERSION}); upgrade snn-dse")
@@ -166,6 +178,14 @@ class Store:
         with self.engine.begin() as conn:
             conn.execute(metrics_table.delete().where(metrics_table.c.study_name == study_name))
             conn.execute(profiles_table.delete().where(profiles_table.c.study_name == study_name))
+
+
+def _is_race(exc: sa.exc.DBAPIError) -> bool:
+    """An error another process causes by creating the same schema at the same time."""
+    if isinstance(exc, sa.exc.IntegrityError):
+        return True
+    text = str(exc.orig).lower() if exc.orig is not None else ""
+    return "already exists" in text or "locked" in text or "duplicate" in text
 
 
 def _finite_or_none(value: float) -> float | None:

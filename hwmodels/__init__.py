@@ -13,10 +13,10 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from . import _registry
-from ._base import CostModel
+from ._base import CostModel, Option
 from .profile import LayerProfile, Profile
 
-__all__ = ["Profile", "LayerProfile", "evaluate", "breakdown", "available", "get"]
+__all__ = ["Profile", "LayerProfile", "evaluate", "breakdown", "available", "get", "CostModel", "Option"]
 
 
 def available() -> list[str]:

@@ -65,6 +65,9 @@ class CostModel:
     def is_static(self, metric: str) -> bool:
         return metric in self.static
 
+    def is_additive(self, metric: str) -> bool:
+        return metric in self.additive
+
     def metrics_for(self, **options: Any) -> dict[str, str]:
         """The metrics :meth:`estimate` returns under these (resolved) options."""
         return dict(self.metrics)
@@ -75,7 +78,7 @@ class CostModel:
 
     def estimate(self, profile: Profile, **options: Any) -> dict[str, float]:
         """All metrics for the profile. The default sums :meth:`layer_estimates`."""
-        totals = {metric: 0.0 for metric in self.metrics if metric in self.additive}
+        totals = {metric: 0.0 for metric in self.metrics_for(**options) if self.is_additive(metric)}
         for values in self.layer_estimates(profile, **options).values():
             for metric, value in values.items():
                 totals[metric] += value

@@ -2,7 +2,10 @@
 
 A new built-in model is one file plus one line in ``BUILTINS``. A third-party
 distribution registers its model class (or instance) under the entry-point group
-``dse.hwmodels``; it is imported only when first asked for.
+``dse.hwmodels``; it is imported only when first asked for. A subclass of
+:class:`hwmodels.CostModel` gets options, per-layer breakdowns and static
+metrics; any object with Contract 2's ``name``, ``metrics`` and ``estimate()``
+works too, with none of those.
 """
 
 from __future__ import annotations
@@ -10,8 +13,10 @@ from __future__ import annotations
 import importlib
 from functools import lru_cache
 from importlib.metadata import entry_points
+from typing import Any, Mapping
 
 from ._base import CostModel
+from .profile import Profile
 
 ENTRY_POINT_GROUP = "dse.hwmodels"
 
@@ -19,7 +24,10 @@ BUILTINS: dict[str, str] = {
     "memory": "hwmodels.memory:MemoryModel",
     "synops": "hwmodels.synops:SynOpsModel",
     "energy45nm": "hwmodels.energy45nm:Energy45nmModel",
+    "neuromorphic": "hwmodels.neuromorphic:NeuromorphicModel",
+    "gpu": "hwmodels.gpu:GpuModel",
     "reward": "hwmodels.reward:RewardModel",
+    "neurobench": "hwmodels.neurobench:NeuroBenchModel",
 }
 
 
@@ -29,11 +37,29 @@ def _load(target: str) -> CostModel:
     return obj() if isinstance(obj, type) else obj
 
 
+class _Minimal(CostModel):
+    """A model with only Contract 2's ``name``, ``metrics`` and ``estimate()``:
+    no options, no per-layer values, nothing static."""
+
+    def __init__(self, model: Any) -> None:
+        self.name = model.name
+        self.metrics = dict(model.metrics)
+        self._model = model
+
+    def estimate(self, profile: Profile, **options: Any) -> dict[str, float]:
+        return self._model.estimate(profile, **options)
+
+
 def _check(model: object, origin: str) -> CostModel:
     for attr in ("name", "metrics", "estimate"):
         if not hasattr(model, attr):
             raise TypeError(f"hwmodels: {origin} is not a cost model: it has no {attr!r}")
-    return model  # type: ignore[return-value]
+    metrics = getattr(model, "metrics")
+    if not isinstance(getattr(model, "name"), str) or not isinstance(metrics, Mapping) or not metrics \
+            or not all(isinstance(m, str) and isinstance(u, str) for m, u in metrics.items()):
+        raise TypeError(f"hwmodels: {origin} is not a cost model: it needs a str name and metrics "
+                        f"as a non-empty {{metric: unit}} dict of strings")
+    return model if isinstance(model, CostModel) else _Minimal(model)
 
 
 @lru_cache(maxsize=None)

@@ -34,9 +34,9 @@ def index_bits(n_inputs: int) -> int:
     return max(1, math.ceil(math.log2(n_inputs))) if n_inputs > 1 else 1
 
 
-def weight_bits(layer: LayerProfile, sparse_format: str) -> float:
-    """Bits to store one layer's weights in the given format."""
-    b = layer.weight_bits
+def weight_bits(layer: LayerProfile, sparse_format: str, bits: int | None = None) -> float:
+    """Bits to store one layer's weights in the given format (at `bits` each if given)."""
+    b = layer.weight_bits if bits is None else bits
     if sparse_format == "ideal":
         return layer.n_nonzero * b
     if sparse_format == "dense":
@@ -46,13 +46,23 @@ def weight_bits(layer: LayerProfile, sparse_format: str) -> float:
     return layer.n_nonzero * (b + index_bits(layer.n_inputs)) + ROW_POINTER_BITS * layer.n_neurons
 
 
-def neuron_bits(layer: LayerProfile) -> float:
-    """Bits of the layer's neuron parameters: sum over kinds of count x bits."""
-    return sum(count * bits for count, bits in layer.neuron_params.values())
+def neuron_bits(layer: LayerProfile, bits: int | None = None) -> float:
+    """Bits of the layer's neuron parameters: sum over kinds of count x bits (or x `bits`)."""
+    if bits is not None:
+        return bits * sum(count for count, _ in layer.neuron_params.values())
+    return sum(count * b for count, b in layer.neuron_params.values())
 
 
-def memory_bits(profile: Profile, sparse_format: str = "ideal") -> float:
-    return sum(weight_bits(l, sparse_format) + neuron_bits(l) for l in profile.layers)
+def layer_bits(layer: LayerProfile, sparse_format: str = "ideal", bits: int | None = None) -> float:
+    """Bits of one layer: its weights in the given format plus its neuron parameters,
+    as stored, or with every weight and parameter at `bits` bits."""
+    return weight_bits(layer, sparse_format, bits) + neuron_bits(layer, bits)
+
+
+def memory_bits(profile: Profile, sparse_format: str = "ideal", bits: int | None = None) -> float:
+    """Eq. 4 over the whole profile; `bits` as in :func:`layer_bits`
+    (``memory_bits(p, f, 32) == memory_bits(p.with_bits(32), f)``)."""
+    return sum(layer_bits(l, sparse_format, bits) for l in profile.layers)
 
 
 class MemoryModel(CostModel):
@@ -69,6 +79,6 @@ class MemoryModel(CostModel):
     def layer_estimates(self, profile: Profile, sparse_format: str = "ideal", **_: object):
         out = {}
         for layer in profile.layers:
-            bits = weight_bits(layer, sparse_format) + neuron_bits(layer)
+            bits = layer_bits(layer, sparse_format)
             out[layer.name] = {"memory_bits": bits, "memory_bytes": bits / 8}
         return out

@@ -29,6 +29,15 @@ def _fail(where: str, message: str) -> None:
     raise ValueError(f"{where}: {message}")
 
 
+def _only_fields(cls: type, data: Mapping[str, Any], where: str) -> None:
+    if not isinstance(data, Mapping):
+        _fail(where, f"expected an object, got {type(data).__name__}")
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        _fail(where, f"unknown field(s) {', '.join(unknown)}; valid: {', '.join(sorted(known))}")
+
+
 @dataclass(frozen=True)
 class LayerProfile:
     """One weight layer, per sample (see ARCHITECTURE.md, Contract 1)."""
@@ -107,10 +116,7 @@ class LayerProfile:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "LayerProfile":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            _fail("layer", f"unknown field(s) {', '.join(unknown)}; valid: {', '.join(sorted(known))}")
+        _only_fields(cls, data, "layer")
         return cls(**dict(data))
 
 
@@ -183,10 +189,7 @@ class Profile:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Profile":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            _fail("profile", f"unknown field(s) {', '.join(unknown)}; valid: {', '.join(sorted(known))}")
+        _only_fields(cls, data, "profile")
         if "layers" not in data or "timesteps" not in data:
             _fail("profile", "needs 'layers' and 'timesteps'")
         args = dict(data)

@@ -24,7 +24,7 @@ DEFAULT_MU = 0.5
 
 
 def normalised_memory(profile: Profile, sparse_format: str = "ideal") -> float:
-    reference = memory_bits(profile.with_bits(32), sparse_format)
+    reference = memory_bits(profile, sparse_format, bits=32)
     return memory_bits(profile, sparse_format) / reference if reference else 0.0
 
 

@@ -140,8 +140,8 @@ def test_ptq_equals_quantising_the_trained_float_weights(digits) -> None:
                                        "rounding": "nearest", "quantization": "ptq", "pruning": 0.3})
     trained = fit(design, digits, Budget(epochs=3, seed=0), quiet)
     model = trained.model
-    for layer, mask, frozen in zip(model.layers, model.masks(), model.frozen.matrices):
-        expected = quantize_weight(layer.weight.detach(), 6, "nearest") * mask
+    for weight, mask, frozen in zip(model.matrices, model.masks(), model.frozen.matrices):
+        expected = quantize_weight(weight.detach(), 6, "nearest") * mask
         assert torch.equal(frozen, expected)
         assert frozen.unique().numel() <= 2**6
 
@@ -160,16 +160,14 @@ def test_pruning_is_kept_exactly_and_reflected_in_the_profile(digits, bits) -> N
 def test_measured_synops_equal_a_hand_count_on_a_fixed_input(digits) -> None:
     design = make_design("surrogate", {"hidden": (24,), "timesteps": 5, "pruning": 0.5, "coding": "rate"})
     trained = fit(design, digits, Budget(epochs=2, seed=0), quiet)
-    model, x = trained.model, _tensors(digits.x_test[:50], digits.y_test[:50], trained.device)
-    gen = torch.Generator().manual_seed(7)
-    profile = measure(model, design, digits, *x, 5, gen)
+    model, (x, y) = trained.model, _tensors(digits.x_test[:50], digits.y_test[:50], trained.device)
+    profile = measure(model, design, digits, x, y, 5, torch.Generator().manual_seed(7))
     # the same forward pass again, counting by hand: every input spike times its column's nonzeros
-    gen = torch.Generator().manual_seed(7)
-    w1, w2 = model.frozen.matrices
-    inputs = torch.bernoulli(x[0].expand(5, *x[0].shape), generator=gen)
+    inputs = torch.bernoulli(x.expand(5, *x.shape), generator=torch.Generator().manual_seed(7)).reshape(5, 50, -1)
+    w1 = model.frozen.edges[0]
     hand_in = sum(float(inputs[t, b] @ (w1 != 0).sum(0).float()) for t in range(5) for b in range(50)) / 50
     activity = Activity.empty(2)
-    model(x[0], 5, model.frozen, model.neuron_config(False), torch.Generator().manual_seed(7), activity)
+    model(x, 5, model.frozen, model.neuron_config(False), torch.Generator().manual_seed(7), activity)
     fc1, out = profile.layers
     assert fc1.input_events * fc1.fan_out == pytest.approx(hand_in)
     assert hwmodels.evaluate(profile, "synops")["synops"] == pytest.approx(

@@ -102,6 +102,13 @@ class Engine:
     """Engine-specific keys of the spec's [train] table."""
     training_profile: bool = False
     """Whether run() also returns a training-phase Profile."""
+    expanded: tuple[str, ...] = ()
+    """Keys not sampled as one parameter but by ``expand`` into several."""
+    expand: Callable[..., Mapping[str, Any]] | None = None
+    """``expand(design, pick, params)``: Design fields derived from per-item
+    parameters, e.g. one operation per cell edge. ``pick(name, param)`` samples a
+    parameter called `name` with the distribution of the spec's `param`;
+    ``params`` are the spec's parameters of this engine by key."""
 
     def run(self, design: "Design", data: "Dataset", budget: Budget, report: Report) -> TrialOutcome:
         module, _, function = self.runner.partition(":")

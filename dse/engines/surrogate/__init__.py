@@ -1,9 +1,11 @@
-"""The surrogate-gradient engine: LIF/IF networks trained by BPTT (LitE-SNN seed).
+"""The surrogate-gradient engine: LIF/IF networks trained by BPTT (LitE-SNN seed):
+dense stacks and convolutional networks of searchable cells.
 
 Declared here without torch; training lives in :mod:`.engine`.
 """
 
 from .._base import Engine
+from .expand import expand
 from .keys import KEYS
 from .shapes import static_profile
 
@@ -15,4 +17,6 @@ ENGINE = Engine(
     defaults={"timesteps": 8},
     static_profile=static_profile,
     runner="dse.engines.surrogate.engine:run",
+    expanded=("ops", "cell_bits", "weight_bits"),
+    expand=expand,
 )

@@ -22,21 +22,21 @@ from hwmodels import Profile
 from ...data import Dataset
 from ...space import Design
 from .._base import Budget, DataShape, Report, TrialOutcome
+from ..optim import make_optimizer
 from ..pruning import ramp
 from ..runtime import batch_indices, check_finite, resolve_device, seed_everything
-from .model import Activity, DenseSNN
-from .shapes import static_profile
+from .model import Activity, PlannedSNN
+from .shapes import plan, static_profile
 
 EVAL_BATCH = 1024
 
 
 def _tensors(x, y, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    return (torch.from_numpy(x).reshape(len(x), -1).to(device),
-            torch.from_numpy(y).to(device))
+    return torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
 
 
 @torch.no_grad()
-def evaluate(model: DenseSNN, x: torch.Tensor, y: torch.Tensor, steps: int,
+def evaluate(model: PlannedSNN, x: torch.Tensor, y: torch.Tensor, steps: int,
              generator: torch.Generator | None, activity: Activity | None = None) -> float:
     """Accuracy of the frozen (quantised) network at `steps` timesteps."""
     params = model.frozen if model.frozen is not None else model.freeze(generator)
@@ -48,10 +48,10 @@ def evaluate(model: DenseSNN, x: torch.Tensor, y: torch.Tensor, steps: int,
     return correct / max(1, len(y))
 
 
-def measure(model: DenseSNN, design: Design, data: Dataset, x: torch.Tensor, y: torch.Tensor,
+def measure(model: PlannedSNN, design: Design, data: Dataset, x: torch.Tensor, y: torch.Tensor,
             steps: int, generator: torch.Generator | None) -> Profile:
     """Test accuracy and per-layer activity, as a Profile of the trained network."""
-    activity = Activity.empty(len(model.layers))
+    activity = Activity.empty(len(model.plan.populations) + 1)
     accuracy = evaluate(model, x, y, steps, generator, activity)
     base = static_profile(replace(design, timesteps=steps), DataShape(data.shape, data.n_classes))
     layers = []
@@ -61,26 +61,18 @@ def measure(model: DenseSNN, design: Design, data: Dataset, x: torch.Tensor, y: 
         layers.append(replace(
             layer,
             n_nonzero=nonzero,
-            # event-weighted fan-out: input_events * fan_out is the measured SynOp count
-            fan_out=synops / events if layer.spiking_input and events > 0 else nonzero / layer.n_inputs,
+            # event-weighted fan-out: input_events * fan_out is the measured count of
+            # (event, nonzero synapse) pairs, i.e. the SynOps of a spiking input
+            fan_out=synops / events if events > 0 else layer.fan_out,
             input_events=events,
             output_spikes=activity.output_spikes[i] / activity.samples,
         ))
     return replace(base, layers=tuple(layers), accuracy=accuracy)
 
 
-def _optimizer(model: torch.nn.Module, budget: Budget, steps_total: int):
-    if budget.optimizer == "sgd":
-        opt = torch.optim.SGD(model.parameters(), lr=budget.lr, momentum=0.9,
-                              weight_decay=budget.weight_decay)
-        return opt, torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(1, steps_total))
-    opt = torch.optim.Adam(model.parameters(), lr=budget.lr, weight_decay=budget.weight_decay)
-    return opt, None
-
-
 @dataclass
 class Trained:
-    model: DenseSNN
+    model: PlannedSNN
     val_accuracy: float
     train_seconds: float
     device: torch.device
@@ -91,14 +83,15 @@ def fit(design: Design, data: Dataset, budget: Budget, report: Report) -> Traine
     """Train a network for the design; its weights are left frozen (quantised)."""
     device = resolve_device(budget.device)
     generator = seed_everything(budget.seed)
-    model = DenseSNN(design, math.prod(data.shape), data.n_classes).to(device)
+    model = PlannedSNN(design, plan(design, DataShape(data.shape, data.n_classes))).to(device)
     x_train, y_train = _tensors(data.x_train, data.y_train, device)
     if budget.max_train_samples:
         x_train, y_train = x_train[: budget.max_train_samples], y_train[: budget.max_train_samples]
     x_val, y_val = _tensors(data.x_val, data.y_val, device)
     steps = design.timesteps
     batches_per_epoch = math.ceil(len(y_train) / budget.batch_size)
-    optimizer, schedule = _optimizer(model, budget, budget.epochs * batches_per_epoch)
+    optimizer = make_optimizer(model.parameters(), budget.optimizer, budget.lr, budget.weight_decay,
+                               budget.epochs * batches_per_epoch)
     run_gen = torch.Generator(device=device).manual_seed(budget.seed + 1)
 
     started = time.perf_counter()
@@ -114,11 +107,9 @@ def fit(design: Design, data: Dataset, budget: Budget, report: Report) -> Traine
             params = model.train_weights(run_gen)
             logits = model(x_train[index], steps, params, cfg, run_gen)
             loss = F.cross_entropy(logits, y_train[index])
-            optimizer.zero_grad(set_to_none=True)
+            optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-            if schedule is not None:
-                schedule.step()
             total += loss.detach()
         check_finite(total, epoch)
         model.eval()

@@ -1,28 +1,35 @@
-"""Dense spiking networks: input coding, LIF/IF layers, a non-spiking readout.
+"""A spiking network built from a :class:`~.shapes.Plan`: coding, LIF/IF populations,
+linear and convolutional edges, a non-spiking readout.
 
-``x -> [Linear -> LIF] x len(hidden) -> Linear readout``; the readout follows
-LitE-SNN's head, ``logits = mean_t (W s_t) + b``, which is computed exactly as
-``W mean_t(s_t) + b``, one matmul instead of T. Each hidden layer's matmul runs
-once over all T steps ([T*B, N] at once); with direct coding the first layer's
-current is the same at every step and is computed once.
+Tensors are time-major, ``[T, B, C, H, W]``. Every edge runs once over all T
+steps (one matmul or convolution on ``[T*B, ...]``); with direct coding the
+input is the same at every step, so the first population's current is computed
+once and never copied T times. The readout follows LitE-SNN's head,
+``logits = mean_t W GAP(s_t) + b``, computed exactly as ``W mean_t GAP(s_t) + b``;
+a population read only by the readout returns its mean spike train directly.
 
-Weights are masked (pruning) and quantised (QAT: fake-quantised in every
-training step; PTQ: float in training, quantised once for evaluation). Neuron
-state is rounded onto its fixed-point grid after each step (QAT: in training
-and evaluation; PTQ: in evaluation only).
+Weights are masked (pruning) and quantised at their population's bits (QAT:
+fake-quantised in every training step; PTQ: float in training, quantised once
+for evaluation). Neuron state is rounded onto its fixed-point grid after each
+step (QAT: in training and evaluation; PTQ: in evaluation only). Batch norm
+(cell networks) runs on ``[T*B, C, H, W]``, statistics shared over time (tdBN).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ...space import Design
-from ..quant import FLOAT_BITS, Grid, fake_quant, fixed_point, quantize, quantize_weight
 from ..pruning import update_mask
-from .neurons import DEFAULT_SCALE, NeuronConfig, lif_sequence
+from ..quant import FLOAT_BITS, Grid, fake_quant, fixed_point, quantize, quantize_weight
+from .fused import lif
+from .neurons import DEFAULT_SCALE, NeuronConfig
+from .shapes import Edge, Plan
 
 STATE_HEADROOM = 2.0
 """Membrane potentials are saturated at +-STATE_HEADROOM x threshold (rounded
@@ -43,24 +50,29 @@ def quantized_constant(value: float, bits: int, signed: bool = True) -> float:
     return float(quantize(torch.tensor([value], dtype=torch.float64), grid, "nearest")[0])
 
 
-@dataclass
-class Weights:
-    """The weights a forward pass uses: one matrix per layer, the readout's bias."""
-
-    matrices: list[torch.Tensor]
-    bias: torch.Tensor
-
-
 def bias_grid(bias: torch.Tensor, bits: int) -> Grid | None:
     return None if bits >= FLOAT_BITS else fixed_point(bits, float(bias.detach().abs().max()))
 
 
 @dataclass
-class Activity:
-    """Per-layer event counts summed over the samples seen.
+class Weights:
+    """The weights a forward pass uses: one tensor per weighted edge, the readout's."""
 
-    ``synops`` counts, for every input event, the nonzero weights of that
-    input's column: the exact synaptic operations, pruning included.
+    edges: list[torch.Tensor]
+    readout: torch.Tensor
+    bias: torch.Tensor
+
+    @property
+    def matrices(self) -> list[torch.Tensor]:
+        return [*self.edges, self.readout]
+
+
+@dataclass
+class Activity:
+    """Per-population event counts summed over the samples seen (the readout last).
+
+    ``synops`` counts, for every input event, the nonzero weights it reaches:
+    the exact synaptic operations, pruning, padding and stride included.
     """
 
     input_events: list[float]
@@ -72,30 +84,47 @@ class Activity:
     def empty(cls, n_layers: int) -> "Activity":
         return cls([0.0] * n_layers, [0.0] * n_layers, [0.0] * n_layers)
 
-    def record_inputs(self, layer: int, events: torch.Tensor, weight: torch.Tensor, steps: int = 1) -> None:
-        """Events [..., N_in] (summed over all leading dims) into layer `layer` of weight [N_out, N_in]."""
-        per_input = events.reshape(-1, events.shape[-1]).sum(0) * steps
-        self.input_events[layer] += float(per_input.sum())
-        self.synops[layer] += float(per_input @ (weight != 0).sum(0).to(per_input.dtype))
+
+def _merge_time(x: torch.Tensor) -> tuple[torch.Tensor, tuple[int, ...]]:
+    """[T, B, ...] (or [B, ...]) as [N, C, H, W] for a convolution, with the leading dims."""
+    lead = x.shape[:-3]
+    return x.reshape(-1, *x.shape[-3:]), lead
 
 
-class DenseSNN(nn.Module):
-    def __init__(self, design: Design, n_inputs: int, n_classes: int) -> None:
+class PlannedSNN(nn.Module):
+    def __init__(self, design: Design, plan: Plan) -> None:
         super().__init__()
-        self.design = design
-        widths = [n_inputs, *design.hidden]
-        self.hidden = nn.ModuleList(nn.Linear(a, b, bias=False) for a, b in zip(widths[:-1], widths[1:]))
-        self.readout = nn.Linear(widths[-1], n_classes)
-        for i, layer in enumerate(self.layers):
-            self.register_buffer(f"mask{i}", torch.ones_like(layer.weight))
-        bits = design.neuron_bits
+        self.design, self.plan = design, plan
+        self.edges: list[tuple[int, Edge]] = []  # (population index, edge) of every weighted edge
+        weights, norms = [], []
+        for p, pop in enumerate(plan.populations):
+            for edge in pop.edges:
+                if edge.weighted:
+                    shape = plan.edge_weight_shape(pop, edge)
+                    weight = nn.Parameter(torch.empty(shape))
+                    nn.init.kaiming_uniform_(weight, a=math.sqrt(5))  # torch's Linear/Conv default
+                    weights.append(weight)
+                    norms.append(nn.BatchNorm2d(shape[0]) if pop.norm else nn.Identity())
+                    self.edges.append((p, edge))
+        self.weights = nn.ParameterList(weights)
+        self.norms = nn.ModuleList(norms)
+        channels = plan.states[plan.readout_source].shape[0]
+        self.readout = nn.Linear(channels, plan.classes)
+        self.bits = [plan.populations[p].bits for p, _ in self.edges] + [plan.readout_bits]
+        for i, w in enumerate(self.matrices):
+            self.register_buffer(f"mask{i}", torch.ones_like(w))
+        # what each state is read by: populations or only the readout (then its mean suffices)
+        self.rate_only = {pop.state for pop in plan.populations
+                          if not plan.consumers(pop.state)
+                          and (pop.state == plan.readout_source or pop.state in plan.states[plan.readout_source].parts)}
         self.float_neuron = NeuronConfig(
             decay=design.decay if design.neuron == "lif" else 1.0,
             threshold=design.threshold,
             hard_reset=design.reset == "hard",
             surrogate=design.surrogate,
-            scale=DEFAULT_SCALE[design.surrogate],
+            scale=design.surrogate_scale or DEFAULT_SCALE[design.surrogate],
         )
+        bits = design.neuron_bits
         self.quant_neuron = replace(
             self.float_neuron,
             decay=quantized_constant(self.float_neuron.decay, bits, signed=False),
@@ -106,45 +135,53 @@ class DenseSNN(nn.Module):
         self.frozen: Weights | None = None  # quantised weights for evaluation
 
     @property
-    def layers(self) -> list[nn.Linear]:
-        return [*self.hidden, self.readout]
+    def matrices(self) -> list[torch.Tensor]:
+        return [*self.weights, self.readout.weight]
 
     def masks(self) -> list[torch.Tensor]:
-        return [getattr(self, f"mask{i}") for i in range(len(self.layers))]
+        return [getattr(self, f"mask{i}") for i in range(len(self.matrices))]
 
     # ---- weights ----------------------------------------------------------------
     def prune(self, rate: float) -> None:
-        for layer, mask in zip(self.layers, self.masks()):
-            mask.copy_(update_mask(layer.weight, mask, rate))
+        for w, mask in zip(self.matrices, self.masks()):
+            mask.copy_(update_mask(w, mask, rate))
         self.frozen = None
+
+    def _weights(self, quantize_fn) -> Weights:
+        d = self.design
+        # The mask comes last (LitE-SNN: W_out = mask * Q(W)): a mid-rise grid has no zero level.
+        ws = [quantize_fn(w, bits) for w, bits in zip(self.matrices, self.bits)]
+        if d.pruning > 0:
+            ws = [w * mask for w, mask in zip(ws, self.masks())]
+        return Weights(ws[:-1], ws[-1], self.readout.bias)
 
     def train_weights(self, generator: torch.Generator | None) -> Weights:
         d = self.design
-        qat = d.quantization == "qat"
-        # The mask comes last (LitE-SNN: W_out = mask * Q(W)): a mid-rise grid has no zero level.
-        matrices = [(quantize_weight(layer.weight, d.weight_bits, d.rounding, generator, train=True)
-                     if qat else layer.weight) * mask for layer, mask in zip(self.layers, self.masks())]
-        bias = self.readout.bias
-        if qat:
-            bias = fake_quant(bias, bias_grid(bias, d.weight_bits), d.rounding, generator)
-        return Weights(matrices, bias)
+        if d.quantization != "qat":
+            return self._weights(lambda w, bits: w)
+        params = self._weights(lambda w, bits: quantize_weight(w, bits, d.rounding, generator, train=True))
+        params.bias = fake_quant(self.readout.bias, bias_grid(self.readout.bias, d.weight_bits), d.rounding,
+                                 generator)
+        return params
 
     def freeze(self, generator: torch.Generator | None) -> Weights:
         """Quantise the masked weights once (PTQ, and QAT's final weights)."""
         d = self.design
         with torch.no_grad():
-            matrices = [quantize_weight(layer.weight, d.weight_bits, d.rounding, generator) * mask
-                        for layer, mask in zip(self.layers, self.masks())]
+            params = self._weights(lambda w, bits: quantize_weight(w, bits, d.rounding, generator))
+            grid = bias_grid(self.readout.bias, d.weight_bits)
             bias = self.readout.bias.detach()
-            grid = bias_grid(bias, d.weight_bits)
-            if grid is not None:
-                bias = quantize(bias, grid, d.rounding, generator)
-        self.frozen = Weights(matrices, bias)
-        return self.frozen
+            params.bias = quantize(bias, grid, d.rounding, generator) if grid is not None else bias
+        self.frozen = params
+        return params
 
     def nonzero_weights(self) -> list[int]:
+        """Nonzero stored weights per population, then the readout's."""
         assert self.frozen is not None, "freeze() first"
-        return [int(torch.count_nonzero(w)) for w in self.frozen.matrices]
+        counts = [0] * len(self.plan.populations)
+        for (p, _), w in zip(self.edges, self.frozen.edges):
+            counts[p] += int(torch.count_nonzero(w))
+        return [*counts, int(torch.count_nonzero(self.frozen.readout))]
 
     # ---- forward ----------------------------------------------------------------
     def neuron_config(self, training: bool) -> NeuronConfig:
@@ -152,31 +189,90 @@ class DenseSNN(nn.Module):
             not training or self.design.quantization == "qat")
         return self.quant_neuron if quantized else self.float_neuron
 
-    def forward(self, x: torch.Tensor, steps: int, params: Weights,
-                cfg: NeuronConfig, generator: torch.Generator | None = None,
-                activity: Activity | None = None) -> torch.Tensor:
-        """Logits [B, classes] for inputs [B, F] over `steps` timesteps."""
-        batch, weights = x.shape[0], params.matrices
+    def _apply_edge(self, edge: Edge, source: torch.Tensor, weight: torch.Tensor, norm: nn.Module) -> torch.Tensor:
+        if edge.op == "skip":
+            return source
+        if edge.op == "linear":
+            out = source.reshape(*source.shape[:-3], -1) @ weight.t()
+            return out.reshape(*out.shape, 1, 1)
+        flat, lead = _merge_time(source)
+        out = norm(F.conv2d(flat, weight, stride=edge.stride, padding=edge.kernel // 2))
+        return out.reshape(*lead, *out.shape[1:])
+
+    def forward(self, x: torch.Tensor, steps: int, params: Weights, cfg: NeuronConfig,
+                generator: torch.Generator | None = None, activity: Activity | None = None) -> torch.Tensor:
+        """Logits [B, classes] for inputs [B, C, H, W] over `steps` timesteps."""
+        batch = x.shape[0]
         if self.design.coding == "rate":
-            inputs = torch.bernoulli(x.expand(steps, *x.shape), generator=generator)
-            current = inputs @ weights[0].t()
-        else:
-            inputs = x
-            current = x @ weights[0].t()  # constant in time: [B, N]
-        if activity is not None:
-            activity.record_inputs(0, (inputs != 0).to(x.dtype), weights[0], steps if inputs.dim() == 2 else 1)
-            activity.samples += batch
-        spikes = None
-        for i, w in enumerate(weights[:-1]):
-            if i > 0:
-                current = (spikes.reshape(steps * batch, -1) @ w.t()).view(steps, batch, -1)
+            x = torch.bernoulli(x.expand(steps, *x.shape), generator=generator)
+        states: list[torch.Tensor | None] = [None] * len(self.plan.states)
+        states[0] = x  # [B, ...] for direct coding: constant in time
+        means: dict[int, torch.Tensor] = {}  # mean spike trains of states read by the readout only
+        weights = iter(zip(params.edges, self.norms))
+        for p, pop in enumerate(self.plan.populations):
+            current = None
+            for edge in pop.edges:
+                source = self._state(states, edge.source)
+                weight, norm = next(weights) if edge.weighted else (None, None)
+                if activity is not None:
+                    self._record_edge(activity, p, edge, source, weight, steps)
+                contribution = self._apply_edge(edge, source, weight, norm)
+                current = contribution if current is None else current + contribution
+            if current is None:  # every edge "zero": no input, no spike
+                current = x.new_zeros((batch, *self.plan.states[pop.state].shape))
             noise = None
             if cfg.state_grid is not None and cfg.rounding == "stochastic":
-                shape = (steps, batch, w.shape[0])
+                shape = (steps, batch, *self.plan.states[pop.state].shape)
                 noise = torch.rand(shape, generator=generator, device=x.device, dtype=x.dtype)
-            spikes = lif_sequence(current, steps, cfg, noise)
+            constant = current.dim() == 4  # [B, C, H, W]: the same current at every step
+            if pop.state in self.rate_only:
+                means[pop.state] = lif(current, steps, cfg, noise, rate=True, constant=constant)
+                counts = means[pop.state].detach() * steps
+            else:
+                states[pop.state] = lif(current, steps, cfg, noise, constant=constant)
+                counts = states[pop.state].detach().sum(0)
             if activity is not None:
-                activity.output_spikes[i] += float(spikes.sum())
-                activity.record_inputs(i + 1, spikes.detach(), weights[i + 1])
-        rate = spikes.mean(0)
-        return rate @ weights[-1].t() + params.bias
+                activity.output_spikes[p] += float(counts.sum())
+        rate = self._readout_rate(states, means, steps)  # [B, C]
+        if activity is not None:
+            counts = rate.detach() * steps * math.prod(self.plan.states[self.plan.readout_source].shape[1:])
+            self._record(activity, len(self.plan.populations), counts, params.readout)
+            activity.samples += batch
+        return rate @ params.readout.t() + params.bias
+
+    def _state(self, states: list, index: int) -> torch.Tensor:
+        state = self.plan.states[index]
+        if state.parts:
+            return torch.cat([states[i] for i in state.parts], dim=-3)
+        return states[index]
+
+    def _readout_rate(self, states: list, means: dict, steps: int) -> torch.Tensor:
+        """Mean over time and space of the readout's source: [B, C]."""
+        source = self.plan.states[self.plan.readout_source]
+        parts = source.parts or (self.plan.readout_source,)
+        rates = [means[i] if i in means else states[i].mean(0) for i in parts]
+        return torch.cat([r.mean(dim=(-2, -1)) for r in rates], dim=-1)
+
+    # ---- activity -----------------------------------------------------------------
+    @staticmethod
+    def _record(activity: Activity, layer: int, per_input: torch.Tensor, weight: torch.Tensor) -> None:
+        """Events per input unit, [B, C], reaching a linear map [out, C]."""
+        events = per_input.sum(0)
+        activity.input_events[layer] += float(events.sum())
+        activity.synops[layer] += float(events @ (weight != 0).sum(0).to(events.dtype))
+
+    def _record_edge(self, activity: Activity, p: int, edge: Edge, source: torch.Tensor,
+                     weight: torch.Tensor | None, steps: int) -> None:
+        """Input events of one edge, and the (event, nonzero weight) pairs they drive."""
+        events = (source != 0).to(source.dtype)
+        events = events.sum(0) if source.dim() == 5 else events * steps  # [B, C, H, W], all steps
+        total = float(events.sum())
+        activity.input_events[p] += total
+        if edge.op == "skip":
+            activity.synops[p] += total
+        elif edge.op == "linear":
+            activity.synops[p] += float(events.reshape(len(events), -1).sum(0)
+                                        @ (weight != 0).sum(0).to(events.dtype))
+        else:  # a convolution of the event counts with the nonzero pattern counts every pair
+            pairs = F.conv2d(events, (weight != 0).to(events.dtype), stride=edge.stride, padding=edge.kernel // 2)
+            activity.synops[p] += float(pairs.sum())

@@ -90,15 +90,14 @@ def _quantize_state(u: torch.Tensor, cfg: NeuronConfig, noise: torch.Tensor | No
 class LIFSequence(torch.autograd.Function):
     """Spikes [T, B, N] of a LIF/IF population driven by currents over T steps.
 
-    ``current`` is [T, B, N], or [B, N] for an input constant in time (direct
-    coding), which is then never materialised T times. ``noise`` holds the
-    uniform draws of stochastic rounding, [T, B, N], or None.
+    ``current`` is [T, B, ...], or with ``constant`` [B, ...]: an input that is
+    the same at every step (direct coding), never materialised T times.
+    ``noise`` holds the uniform draws of stochastic rounding, [T, B, ...], or None.
     """
 
     @staticmethod
     def forward(ctx, current: torch.Tensor, steps: int, cfg: NeuronConfig,
-                noise: torch.Tensor | None) -> torch.Tensor:
-        constant = current.dim() == 2
+                noise: torch.Tensor | None, constant: bool) -> torch.Tensor:
         shape = current.shape if constant else current.shape[1:]
         spikes = current.new_empty((steps, *shape))
         membrane = current.new_empty((steps, *shape))
@@ -130,9 +129,11 @@ class LIFSequence(torch.autograd.Function):
             carry = cfg.decay * g
         if ctx.constant:
             grad_current = grad_current.sum(0)
-        return grad_current, None, None, None
+        return grad_current, None, None, None, None
 
 
 def lif_sequence(current: torch.Tensor, steps: int, cfg: NeuronConfig,
-                 noise: torch.Tensor | None = None) -> torch.Tensor:
-    return LIFSequence.apply(current, steps, cfg, noise)
+                 noise: torch.Tensor | None = None, constant: bool | None = None) -> torch.Tensor:
+    """Spikes [T, B, ...]; `constant` (default: a 2-D [B, N] current) marks an
+    input that is the same at every step."""
+    return LIFSequence.apply(current, steps, cfg, noise, current.dim() == 2 if constant is None else constant)

@@ -1,0 +1,48 @@
+"""Per-item parameters of a cell network: one operation per edge, bits per cell.
+
+Contract 4: with ``ops`` in [space], "each edge of each cell becomes its own
+parameter" (``op_c{cell}_n{node}_e{edge}``, choices = the spec's candidate
+operations); with ``cell_bits = true``, each cell takes its own weight bits
+(``weight_bits_c{cell}``, the distribution of the spec's ``weight_bits``):
+LitE-SNN's mixed precision. The stem and the readout then take ``io_bits``
+(LitE-SNN keeps them at 4 bits) or, where it is 0, one more draw of
+``weight_bits``; ``Design.weight_bits`` is always their precision. A dense
+design, or one without cell_bits, draws ``weight_bits`` once for every layer.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable, Mapping
+
+from .shapes import CELL_OPS
+
+if TYPE_CHECKING:
+    from ...space import Design
+    from ...spec import Param
+
+
+def expand(design: "Design", pick: Callable[[str, "Param"], Any],
+           params: Mapping[str, "Param"]) -> dict[str, Any]:
+    if not design.cells:
+        return {"ops": None, "cell_bits": None, "weight_bits": pick("weight_bits", params["weight_bits"])}
+    edges = design.cells * design.nodes * 2
+    if isinstance(design.ops, tuple):  # given per edge
+        ops = design.ops
+    else:
+        ops = tuple(pick(f"op_c{k}_n{i}_e{e}", params["ops"])
+                    for k in range(design.cells) for i in range(design.nodes) for e in (0, 1))
+    if len(ops) != edges or any(op not in CELL_OPS for op in ops):
+        raise ValueError(f"ops: expected {edges} operations among {', '.join(CELL_OPS)} "
+                         f"({design.cells} cells x {design.nodes} nodes x 2 edges), got {list(ops)}")
+    if isinstance(design.cell_bits, tuple):  # given per cell
+        cell_bits = design.cell_bits
+    elif pick("cell_bits", params["cell_bits"]):
+        cell_bits = tuple(pick(f"weight_bits_c{k}", params["weight_bits"]) for k in range(design.cells))
+    else:
+        cell_bits = None
+    if cell_bits is not None and (len(cell_bits) != design.cells or not all(
+            isinstance(b, int) and 1 <= b <= 32 for b in cell_bits)):
+        raise ValueError(f"cell_bits: expected {design.cells} integers 1..32, got {list(cell_bits)}")
+    weight_bits = design.io_bits if cell_bits is not None and design.io_bits else \
+        pick("weight_bits", params["weight_bits"])
+    return {"ops": ops, "cell_bits": cell_bits, "weight_bits": weight_bits}

@@ -1,0 +1,94 @@
+"""NeuroBench-compatible metrics, so a design can be set beside published NeuroBench results.
+
+Definitions of NeuroBench 2.3 (Yik et al., Nature Communications 2025; the
+``neurobench`` package's ``metrics/static`` and ``metrics/workload``), each
+derived from the profile as closely as its per-layer counts allow. Counts are
+per sample.
+
+- ``footprint_bytes`` (NeuroBench ``Footprint``): bytes of parameters and
+  buffers as stored, zeros included: ``sum_l N^w_l b^w_l / 8`` plus the neuron
+  parameters ``sum_k N_k b_k / 8``. NeuroBench multiplies each tensor's numel
+  by its dtype's element size; here each tensor is at the bits the design
+  stores it with (a 4-bit weight counts half a byte, where NeuroBench would
+  count the 1-byte or 4-byte tensor a simulator holds it in).
+- ``connection_sparsity`` (``ConnectionSparsity``): zero weights over all
+  weights of the connection layers (every profile layer is one),
+  ``1 - sum n_nonzero / sum n_weights``; 0 for a network without weights.
+- ``activation_sparsity`` (``ActivationSparsity``): ``1 - nonzero / all``
+  activations over neurons, timesteps and samples, i.e. ``1 - S / (N T)``
+  with S the populations' spikes per sample and N their neurons (a spike is
+  one nonzero activation of one neuron at one step).
+- ``dense_synops`` (``SynapticOperations`` "Dense"): every connection at every
+  call, ``sum_l macs_per_step_l x T``. NeuroBench counts these by running the
+  layer with all-ones weights on an all-ones input, so the zero padding of a
+  convolution adds nothing; the profile's ``macs_per_step`` counts every
+  kernel tap (C_in K^2 per output), so for a padded convolution this is an
+  upper bound (exact for dense layers and unpadded convolutions).
+- ``effective_acs`` ("Effective_ACs"): nonzero-input x nonzero-weight pairs
+  where the input is spiking: the measured SynOps, ``input_events x fan_out``
+  (fan_out counts only the weights left after pruning).
+- ``effective_macs`` ("Effective_MACs"): the same pairs where the input is
+  analog: ``macs_per_step x T x n_nonzero / n_weights``. The profile does not
+  count zero analog inputs, so every analog input is taken as nonzero (an
+  upper bound; exact for inputs without zeros).
+- ``membrane_updates`` (``MembraneUpdates``): neurons whose membrane potential
+  changed, summed over timesteps. A leaky neuron's potential decays at every
+  step, so a leaky population (neuron_params with a decay/leak/tau) counts
+  ``n_neurons x T``. A non-leaky (IF) potential changes only at a step where
+  input reaches it; each synaptic event reaches one neuron at one step, so
+  it counts ``min(n_neurons x T, synops + macs)`` of the population's own
+  input: an upper bound. Lateral and recurrent layers declare no neurons.
+"""
+
+from __future__ import annotations
+
+from ._base import CostModel
+from .energy45nm import is_leaky
+from .memory import layer_bits
+from .neuromorphic import events
+from .profile import LayerProfile, Profile
+
+
+def membrane_updates(layer: LayerProfile, timesteps: int) -> float:
+    """Every neuron-step of a leaky population; those an input event reached in an IF one."""
+    _, reached, not_reached = events(layer, timesteps)
+    return float(reached + not_reached if is_leaky(layer) else reached)
+
+
+class NeuroBenchModel(CostModel):
+    name = "neurobench"
+    metrics = {
+        "footprint_bytes": "B",
+        "connection_sparsity": "1",
+        "activation_sparsity": "1",
+        "dense_synops": "SynOp",
+        "effective_acs": "AC",
+        "effective_macs": "MAC",
+        "membrane_updates": "update",
+    }
+    additive = frozenset({"footprint_bytes", "dense_synops", "effective_acs", "effective_macs",
+                          "membrane_updates"})
+    static = frozenset({"footprint_bytes", "connection_sparsity", "dense_synops", "effective_macs"})
+
+    def layer_estimates(self, profile: Profile, **_: object):
+        steps = profile.timesteps
+        out = {}
+        for layer in profile.layers:
+            density = layer.n_nonzero / layer.n_weights if layer.n_weights else 0.0
+            out[layer.name] = {
+                "footprint_bytes": layer_bits(layer, "dense") / 8,
+                "dense_synops": float(layer.macs_per_step * steps),
+                "effective_acs": layer.synops,
+                "effective_macs": layer.macs(steps) * density,
+                "membrane_updates": membrane_updates(layer, steps),
+            }
+        return out
+
+    def estimate(self, profile: Profile, **options: object) -> dict[str, float]:
+        totals = super().estimate(profile, **options)
+        n_weights = sum(layer.n_weights for layer in profile.layers)
+        n_nonzero = sum(layer.n_nonzero for layer in profile.layers)
+        slots = profile.n_neurons * profile.timesteps
+        totals["connection_sparsity"] = 1 - n_nonzero / n_weights if n_weights else 0.0
+        totals["activation_sparsity"] = 1 - profile.spikes / slots if slots else 0.0
+        return {metric: totals[metric] for metric in self.metrics}
