@@ -186,10 +186,21 @@ class Network:
         self.set_constants()
 
     def q(self, x: torch.Tensor, grid: Grid | None) -> torch.Tensor:
-        """x quantised in place on `grid` with the design's rounding (no-op for float)."""
+        """x quantised in place on `grid` with the design's rounding (no-op for float).
+
+        The same values as :func:`dse.engines.quant.quantize` for these offset-free
+        Q(i.f) grids, in four in-place operations (it runs on every step): scaling by
+        the power-of-two step is exact, then truncate ``floor(y)``, nearest
+        ``floor(y + 1/2)`` or stochastic ``floor(y + u)``, then saturate.
+        """
         if grid is None:
             return x
-        return x.copy_(quantize(x, grid, self.setup.rounding, self.generator))
+        x.mul_(1.0 / grid.delta)
+        if self.setup.rounding == "nearest":
+            x.add_(0.5)
+        elif self.setup.rounding == "stochastic":
+            x.add_(torch.rand(x.shape, generator=self.generator, device=x.device, dtype=x.dtype))
+        return x.floor_().clamp_(grid.kmin, grid.kmax).mul_(grid.delta)
 
     def quantize_params(self) -> None:
         """PTQ, and the start of ITQ: W and V_th onto their grids."""
