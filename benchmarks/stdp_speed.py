@@ -92,6 +92,13 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+def figures(trained: int, train_s: float, inferred: int, infer_s: float, prediction: torch.Tensor,
+            labels: torch.Tensor, assignment: torch.Tensor) -> dict:
+    return {"train_samples_per_s": trained / train_s, "infer_samples_per_s": inferred / infer_s,
+            "test_accuracy": float((prediction == labels).float().mean()),
+            "labelled_neurons": float((assignment >= 0).float().mean())}
+
+
 def run_dse(setup: Setup, data, order: list[int], device: torch.device, passes: int) -> dict:
     x_train, y_train, x_test, y_test = split(data, device)
     warm = Network(setup, x_train.shape[1], device, device_generator(device, 99))
@@ -111,10 +118,8 @@ def run_dse(setup: Setup, data, order: list[int], device: torch.device, passes: 
     prediction = predict(spike_counts(net, x_test, STEPS), assignment, data.n_classes)
     sync(device)
     infer_s = time.perf_counter() - started
-    return {"train_samples_per_s": passes * len(order) / train_s,
-            "infer_samples_per_s": (len(y_train) + len(y_test)) / infer_s,
-            "test_accuracy": float((prediction == y_test).float().mean()),
-            "labelled_neurons": float((assignment >= 0).float().mean())}
+    return figures(passes * len(order), train_s, len(y_train) + len(y_test), infer_s, prediction, y_test,
+                   assignment)
 
 
 def run_bindsnet(bn, setup: Setup, data, order: list[int], device: torch.device, passes: int) -> dict:
@@ -164,10 +169,8 @@ def run_bindsnet(bn, setup: Setup, data, order: list[int], device: torch.device,
     prediction = bn.all_activity(counts(x_test).unsqueeze(1), assignments, data.n_classes)
     sync(device)
     infer_s = time.perf_counter() - started
-    return {"train_samples_per_s": passes * len(order) / train_s,
-            "infer_samples_per_s": (len(y_train) + len(y_test)) / infer_s,
-            "test_accuracy": float((prediction == y_test).float().mean()),
-            "labelled_neurons": float((assignments >= 0).float().mean())}
+    return figures(passes * len(order), train_s, len(y_train) + len(y_test), infer_s, prediction, y_test,
+                   assignments)
 
 
 def main() -> None:

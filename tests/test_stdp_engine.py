@@ -110,4 +110,6 @@ def test_pixels_outside_0_1_and_too_few_steps_are_refused(digits) -> None:
         get("stdp").run(design(), bad, Budget(epochs=1), lambda e, a: None)
     with pytest.raises(UserError, match="timesteps = 1: a presentation needs at least 2 steps"):
         get("stdp").run(design(timesteps=1), digits, Budget(epochs=1), lambda e, a: None)
+    with pytest.raises(UserError, match="update_interval = 300 exceeds timesteps = 250: tinySNN would never"):
+        get("stdp").run(design(update_interval=300), digits, Budget(epochs=1), lambda e, a: None)
     assert np.all(digits.x_train <= 1)

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from dse.engines.quant import Grid
+from dse.engines.quant import Grid, fixed_point, quantize
 from dse.engines.stdp.network import Counts, Network, Ranges, input_traces
 from dse.engines.stdp.params import EXC, INH, TAU_THETA, TAU_TRACE, Setup
 from dse.space import make_design
@@ -102,7 +102,7 @@ def test_one_spike_per_step_and_input_arrives_one_step_late() -> None:
     counts = Counts()
     total = net.simulate(spikes, counts=counts)
     assert float(total.sum()) == 1.0  # four neurons crossed, one spike kept
-    assert counts.input_events == 1 and counts.exc_spikes == 1
+    assert counts.sums["input_events"] == 1 and counts.sums["exc_spikes"] == 1
 
 
 @pytest.mark.parametrize("net_name", ["tinysnn", "diehl-cook"])
@@ -120,7 +120,7 @@ def test_event_driven_learning_reproduces_the_step_by_step_reference(net_name) -
         assert torch.equal(spikes, fast.encode(image, 150))
         ref.simulate(spikes.unsqueeze(1), learning=True, counts=c_ref)
         fast.learn(spikes, counts=c_fast)
-    assert c_fast == c_ref and c_ref.exc_spikes > 20
+    assert c_fast == c_ref and c_ref.sums["exc_spikes"] > 20
     assert torch.allclose(fast.w, ref.w, rtol=0, atol=1e-10)
     assert torch.allclose(fast.vth, ref.vth, rtol=0, atol=1e-9)
 
@@ -149,6 +149,16 @@ def test_stochastic_rounding_of_neuron_state_is_unbiased_between_neighbours() ->
     q = net.q(v, grid)
     assert set(q.unique().tolist()) == {0.25, 0.5}
     assert float(q.mean()) == pytest.approx(0.3, abs=0.01)  # P(up) = frac(0.3 / 0.25) = 0.2
+
+
+@pytest.mark.parametrize("rounding", ["truncate", "nearest", "stochastic"])
+def test_in_place_state_rounding_equals_the_shared_quantiser(rounding) -> None:
+    net = network(rounding=rounding)
+    grid = fixed_point(8, 20.0, signed=True)  # Q5.2
+    x = torch.randn(500, generator=torch.Generator().manual_seed(1), dtype=torch.float64) * 30
+    expected = quantize(x, grid, rounding, torch.Generator().manual_seed(7))
+    net.generator = torch.Generator().manual_seed(7)
+    assert torch.equal(net.q(x.clone(), grid), expected)
 
 
 def test_saturation_at_the_grid_ends() -> None:

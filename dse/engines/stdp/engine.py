@@ -37,7 +37,7 @@ from ..runtime import device_generator, resolve_device, seed_everything
 from .network import Counts, Network, Ranges
 from .params import Setup
 from .readout import assign_labels, predict
-from .shapes import Activity, profile
+from .shapes import profile
 
 EVAL_ELEMENTS = 2**24
 """Spike-tensor elements simulated at once in inference (bounds memory)."""
@@ -54,6 +54,9 @@ def _check(setup: Setup, data: Dataset) -> None:
     if setup.timesteps < 2:
         raise UserError(f"timesteps = {setup.timesteps}: a presentation needs at least 2 steps "
                         f"(inputs reach the neurons one step late)")
+    if not setup.baseline and setup.update_interval > setup.timesteps:
+        raise UserError(f"update_interval = {setup.update_interval} exceeds timesteps = {setup.timesteps}: "
+                        f"tinySNN would never update its weights; use update_interval <= timesteps")
 
 
 def spike_counts(net: Network, x: torch.Tensor, steps: int, counts: Counts | None = None) -> torch.Tensor:
@@ -155,7 +158,7 @@ def measure(trained: Trained, design: Design, data: Dataset, steps: int) -> tupl
     val = predict(spike_counts(net, splits.x_val, steps), assignment, splits.n_classes)
     val_accuracy = float((val == splits.y_val).float().mean()) if len(splits.y_val) else math.nan
     shape = DataShape(data.shape, data.n_classes)
-    inference = profile(replace(design, timesteps=steps), shape, "inference", Activity(**counts.per_sample()),
+    inference = profile(replace(design, timesteps=steps), shape, "inference", counts.activity(),
                         accuracy)
     return inference, val_accuracy, assignment
 
@@ -186,7 +189,7 @@ def _run(design: Design, data: Dataset, budget: Budget, report: Report) -> Trial
     variants = {f"T={t}": measure(trained, design, data, t)[0]
                 for t in sorted(set(budget.eval_timesteps)) if 2 <= t < design.timesteps}
     training = profile(design, DataShape(data.shape, data.n_classes), "training",
-                       Activity(**trained.training.per_sample()))
+                       trained.training.activity())
     return TrialOutcome(
         accuracy=inference.accuracy,
         profile=inference,

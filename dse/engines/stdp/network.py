@@ -60,12 +60,13 @@ path to.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import torch
 
-from ..quant import Grid, fixed_point, integer_bits, quantize
+from ..quant import Grid, fixed_point, quantize
 from .params import EXC, EXC_TO_INH, INH, TAU_THETA, TAU_TRACE, W_INIT, W_MAX, Setup
+from .shapes import Activity
 
 BLOCK = 64
 """Most steps solved in closed form at once (a K x K decay matrix)."""
@@ -87,18 +88,18 @@ class Ranges:
 
 @dataclass
 class Counts:
-    """Activity summed over presented samples (for the Profile)."""
+    """Activity summed over presented samples; :meth:`activity` gives it per sample."""
 
     samples: int = 0
-    input_events: float = 0.0
-    exc_spikes: float = 0.0
-    inh_spikes: float = 0.0
-    updated_synapses: float = 0.0
+    sums: dict[str, float] = field(default_factory=lambda: {f.name: 0.0 for f in fields(Activity)})
 
-    def per_sample(self) -> dict[str, float]:
-        n = max(1, self.samples)
-        return {"input_events": self.input_events / n, "exc_spikes": self.exc_spikes / n,
-                "inh_spikes": self.inh_spikes / n, "updated_synapses": self.updated_synapses / n}
+    def add(self, samples: int = 0, **values: float) -> None:
+        self.samples += samples
+        for name, value in values.items():
+            self.sums[name] += value
+
+    def activity(self) -> Activity:
+        return Activity(**{name: total / max(1, self.samples) for name, total in self.sums.items()})
 
 
 @dataclass
@@ -333,7 +334,7 @@ class Network:
                 vi.masked_fill_(cross_i, self.reset_inh)
                 si.copy_(cross_i)
                 if counts is not None:
-                    counts.inh_spikes += float(si.sum())
+                    counts.add(inh_spikes=float(si.sum()))
             # learning rule
             if learning:
                 post = spiked[0]
@@ -350,18 +351,16 @@ class Network:
                         if bool(fired.any()):
                             self.tinysnn_update(x_in[t], fired, float(spike_count.max()))
                             if counts is not None:
-                                counts.updated_synapses += float(fired.sum()) * self.n_inputs
+                                counts.add(updated_synapses=float(fired.sum()) * self.n_inputs)
                         fired.zero_()
         if learning:
             self.normalize()
             if ranges is not None:
                 ranges.see(v_th=float(self.vth.max()))
         if counts is not None:
-            counts.samples += B
-            counts.input_events += float(spikes.sum())
-            counts.exc_spikes += float(total.sum())
+            counts.add(B, input_events=float(spikes.sum()), exc_spikes=float(total.sum()))
             if learning and s.baseline:  # depression per input spike, potentiation per excitatory spike
-                counts.updated_synapses += float(spikes.sum()) * n + float(total.sum()) * self.n_inputs
+                counts.add(updated_synapses=float(spikes.sum()) * n + float(total.sum()) * self.n_inputs)
         return total
 
     # ---- event-driven learning (float neuron state) ----------------------------
@@ -438,12 +437,9 @@ class _Presentation:
         if self.ranges is not None:
             self.ranges.see(v_th=float(net.vth.max()))
         if self.counts is not None:
-            c = self.counts
-            c.samples += 1
-            c.input_events += float(self.padded.sum())
-            c.exc_spikes += self.exc_spikes
-            c.inh_spikes += self.inh_spikes
-            c.updated_synapses += self.updated + (float(self.padded[1:].sum()) * self.n if s.baseline else 0.0)
+            inputs = float(self.padded.sum())
+            self.counts.add(1, input_events=inputs, exc_spikes=self.exc_spikes, inh_spikes=self.inh_spikes,
+                            updated_synapses=self.updated + (inputs * self.n if s.baseline else 0.0))
 
     def _block(self, t: int, k: int) -> int | None:
         """Membranes of steps t..t+k-1 if no neuron fires; the offset of the first
