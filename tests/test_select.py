@@ -96,7 +96,8 @@ def test_a_real_stdp_study_stores_both_phases_and_selects_smaller_networks(tmp_p
         "objectives": {"accuracy": "maximize", "memory_bits": "minimize",
                        "training_energy_jetson_nano_j": "minimize"},
         "space": {"network": {"choices": ["diehl-cook", "tinysnn"]}, "n_neurons": {"choices": [8]},
-                  "weight_bits": {"choices": [4, 32]}, "timesteps": {"choices": [30]}},
+                  "weight_bits": {"choices": [4, 32]}, "timesteps": {"choices": [30]},
+                  "update_interval": {"choices": [10]}},
         "train": {"epochs": 1, "max_train_samples": 30},
         "hardware": {"models": ["memory", "gpu", "reward"], "gpu_targets": ["jetson-nano"]},
     }, "tiny.toml")
