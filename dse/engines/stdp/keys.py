@@ -4,6 +4,13 @@ Search keys (``[space]``): ``network``, ``n_neurons``, ``inhibition``,
 ``update_interval``; the shared ``timesteps`` is the number of 1 ms steps each
 sample is presented. [train] keys tune the learning of small data sets; their
 defaults, and why, are in :data:`TRAIN_KEYS` and the README's STDP section.
+
+Sources (ENGINES.md section 1): inhibition 17.5 is BindsNET's class default
+(its MNIST example passes 120) and tinySNN's w_inh; the update interval T_u = 50,
+Eq. 1's S_th = 10 and the form of Eq. 2 are *assumed* (the seed gives neither
+values nor equations); nu = (1e-4, 1e-2), theta_plus = 0.05 and the 128 Hz
+input are BindsNET's. ``norm`` and ``eta`` differ from the MNIST values [P]:
+see the README for the measurements behind them.
 """
 
 from __future__ import annotations
