@@ -64,7 +64,7 @@ class Design:
     kernel_bn: float | None = None
 
     def params(self) -> dict[str, Any]:
-        """The fields that apply to this design's engine (not None)."""
+        """The fields that apply to this design's engine (not None): what was trained."""
         return {f.name: getattr(self, f.name) for f in fields(self)
                 if f.name != "engine" and getattr(self, f.name) is not None}
 

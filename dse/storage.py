@@ -174,10 +174,6 @@ class Store:
         with self.engine.connect() as conn:
             return [dict(row._mapping) for row in conn.execute(query)]
 
-    def delete_study_rows(self, study_name: str) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(metrics_table.delete().where(metrics_table.c.study_name == study_name))
-            conn.execute(profiles_table.delete().where(profiles_table.c.study_name == study_name))
 
 
 def _is_race(exc: sa.exc.DBAPIError) -> bool:

@@ -99,6 +99,9 @@ class Objective:
         spec = self.spec
         design = suggest(trial, spec)
         engine = engines.get(design.engine)
+        # everything the trial trains with, defaults included: reproducible from the database
+        trial.set_user_attr("design", {"engine": design.engine, **{
+            k: list(v) if isinstance(v, tuple) else v for k, v in design.params().items()}})
         self.progress.start_trial(trial.number, spec.train["epochs"])
         if self.early:
             static = hwmodels.evaluate(engine.static_profile(design, self.shape),

@@ -41,6 +41,9 @@ def test_tiny_study_stores_what_it_trained(storage_url, tiny_spec) -> None:
         assert mine["memory_bits"] == trial.user_attrs["memory_bits"] == trial.values[1]
         assert mine["synops"] == pytest.approx(hwmodels.evaluate(profile, "synops")["synops"])
         assert profile.layers[0].n_neurons == json.loads(trial.params["hidden"])[0]
+        design = trial.user_attrs["design"]  # the resolved design, defaults included
+        assert design["engine"] == "surrogate" and design["decay"] == 0.5 and design["neuron"] == "lif"
+        assert design["hidden"] == json.loads(trial.params["hidden"]) and design["timesteps"] == trial.params["timesteps"]
 
     frame = query(spec.name, storage_url)
     assert list(frame["trial"]) == [0, 1, 2] and set(frame["state"]) == {"complete"}
