@@ -398,14 +398,8 @@ class _Presentation:
         self.post_active = False  # any excitatory spike yet (x_post nonzero)
         self.refr_until = -1  # last step on which some neuron is still refractory
         self.pending: dict[int, list[tuple[int, float]]] = {}  # step -> [(spared neuron, strength)]
-        self.thr0 = torch.full((BLOCK, n), net.thr0, device=dev, dtype=dt)
         self.acc: torch.Tensor | None = None  # A_1..A_k of the last block (baseline)
-        self.feed = torch.empty(BLOCK, n, device=dev, dtype=dt)
-        self.drive = torch.empty(BLOCK, n, device=dev, dtype=dt)
-        self.vblock = torch.empty(BLOCK, n, device=dev, dtype=dt)
-        self.thr = torch.empty(BLOCK, n, device=dev, dtype=dt)
-        self.cross = torch.empty(BLOCK, n, device=dev, dtype=torch.bool)
-        self.active = torch.empty(BLOCK, n, device=dev, dtype=torch.bool)
+        self.thr0, self.feed, self.drive, self.vblock, self.thr, self.cross, self.active = _workspace(net)
         self.spike_count = [0] * n
         self.fired: set[int] = set()
         # inhibitory neuron j: (v - rest, refractory counter, step of that state)
@@ -527,17 +521,13 @@ class _Presentation:
             net.w.addr_(self.padded[t + 1], self.x_post, alpha=-s.nu_pre)
             net.w[:, winner].add_(self.x_in[t], alpha=s.nu_post)
             net.w.clamp_(0.0, W_MAX)
-            self.updated += self.n_in_synapses
+            self.updated += net.n_inputs  # the winner's column is potentiated
             if t + 1 < self.T and self._inhibitory_fires(winner, t + 1):
                 self.pending.setdefault(t + 2, []).append((winner, net.inh))
         else:
             self.spike_count[winner] += 1
             self.fired.add(winner)
             self.pending.setdefault(t + 1, []).append((winner, net.inh))
-
-    @property
-    def n_in_synapses(self) -> int:
-        return self.net.n_inputs
 
     def _inhibitory_fires(self, j: int, step: int) -> bool:
         """Inhibitory neuron j at `step`, whose only input is 22.5 from Ae_j at step - 1."""
@@ -569,6 +559,21 @@ class _Presentation:
         net.tinysnn_update(self.x_in[t], fired, float(max(self.spike_count)))
         self.updated += len(self.fired) * net.n_inputs
         self.fired.clear()
+
+
+_WORKSPACES: dict[tuple[str, torch.dtype, int, float], tuple[torch.Tensor, ...]] = {}
+
+
+def _workspace(net: Network) -> tuple[torch.Tensor, ...]:
+    """Block buffers [BLOCK, N], allocated once per device, dtype, width and threshold
+    (one presentation runs at a time in a process; each overwrites them)."""
+    n, dev, dt = net.setup.n_neurons, net.device, net.dtype
+    key = (str(dev), dt, n, net.thr0)
+    if key not in _WORKSPACES:
+        floats = [torch.empty(BLOCK, n, device=dev, dtype=dt) for _ in range(4)]
+        flags = [torch.empty(BLOCK, n, device=dev, dtype=torch.bool) for _ in range(2)]
+        _WORKSPACES[key] = (torch.full((BLOCK, n), net.thr0, device=dev, dtype=dt), *floats, *flags)
+    return _WORKSPACES[key]
 
 
 def _decay_threshold(net: Network, factor: float) -> None:
