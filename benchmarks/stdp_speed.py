@@ -58,7 +58,7 @@ WARMUP = 5
 
 
 def load_bindsnet():
-    """BindsNET's network, model, encoder and evaluation modules, or exit 2 saying how to install them."""
+    """BindsNET's network, model, encoder and evaluation modules; exit 1 saying how to install it if missing."""
     spec = importlib.util.find_spec("bindsnet")
     if spec is None or not spec.submodule_search_locations:
         sys.exit("error: BindsNET is not installed; install it beside torch 2.13 with\n"
