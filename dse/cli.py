@@ -145,6 +145,28 @@ def query(study: str, storage: str, fmt: str, variants: bool, states: tuple[str,
 
 
 @cli.command()
+@click.argument("study")
+@storage_option
+@output_options
+@click.option("--mu", "mus", multiple=True, required=True, metavar="M[,M...]",
+              help="Trade-off of the tinySNN reward, accuracy - mu * memory / memory at 32 bits "
+                   "(repeatable, or a comma-separated list, to sweep).")
+@click.option("--variants", is_flag=True, help="Also consider extra design points (e.g. T=4 evaluations).")
+def select(study: str, storage: str, fmt: str, mus: tuple[str, ...], variants: bool) -> None:
+    """For each mu, the design of STUDY with the highest tinySNN reward (Eq. 3), with its
+    reward, accuracy and memory."""
+    from .select import select as run_select
+
+    values = []
+    for item in (part.strip() for text in mus for part in text.split(",")):
+        try:
+            values.append(float(item))
+        except ValueError:
+            raise UserError(f"--mu {item}: expected a number >= 0, e.g. --mu 0.5 or --mu 0,0.5,2") from None
+    emit(run_select(study, storage, values, variants=variants), fmt)
+
+
+@cli.command()
 @storage_option
 @output_options
 def studies(storage: str, fmt: str) -> None:

@@ -14,6 +14,7 @@ __all__ = ["Budget", "DataShape", "Engine", "Report", "TrialOutcome", "get", "na
 
 _ENGINES = {
     "surrogate": "dse.engines.surrogate",
+    "stdp": "dse.engines.stdp",
     "ttfs": "dse.engines.ttfs",
 }
 

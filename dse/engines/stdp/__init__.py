@@ -1,0 +1,21 @@
+"""The STDP engine: Diehl & Cook's network and tinySNN, quantised (tinySNN seed).
+
+Declared here without torch; simulation lives in :mod:`.network`, training and
+evaluation in :mod:`.engine`.
+"""
+
+from .._base import Engine
+from .keys import KEYS, TRAIN_KEYS
+from .shapes import static_profile
+
+ENGINE = Engine(
+    name="stdp",
+    help="unsupervised STDP: Diehl & Cook baseline and tinySNN, quantised weights and neuron state",
+    keys=KEYS,
+    shared=("weight_bits", "neuron_bits", "rounding", "quantization", "timesteps"),
+    defaults={"timesteps": 250},
+    static_profile=static_profile,
+    runner="dse.engines.stdp.engine:run",
+    train_keys=TRAIN_KEYS,
+    training_profile=True,
+)

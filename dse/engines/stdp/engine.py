@@ -1,0 +1,203 @@
+"""Training and evaluation of the STDP engine (Contract 3).
+
+A trial trains the design's network without labels for ``[train] epochs``
+passes over the (shuffled) training split, one sample at a time; after each
+pass it labels the neurons on the training split (learning off, thresholds
+frozen) and reports the validation accuracy of the labelled vote. At the end
+the labelled network is measured on the test split: accuracy, and the input
+events and spikes of every layer for the inference Profile. The training
+Profile counts the activity and the learning-rule work of every training
+presentation (see :mod:`.shapes` for how each count is formed).
+
+Quantisation (tinySNN section 2.3): ``ptq`` trains in FP32, then puts W and
+V_th on their grids once and infers with V_mem rounded every step; ``qat``
+(the seed's ITQ) trains on the grids. Integer bits come from the range observed
+in an FP32 run of the same design and seed: for ``ptq`` that is its own
+training; for ``qat`` with quantised neuron state a first FP32 training run is
+made for this purpose only (its time counts in ``train_seconds``, its work not
+in the training Profile).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+
+import torch
+
+from hwmodels import Profile
+
+from ...data import Dataset
+from ...errors import UserError
+from ...space import Design
+from .._base import Budget, DataShape, Report, TrialOutcome
+from ..runtime import device_generator, resolve_device, seed_everything
+from .network import Counts, Network, Ranges
+from .params import Setup
+from .readout import assign_labels, predict
+from .shapes import profile
+
+EVAL_ELEMENTS = 2**24
+"""Spike-tensor elements simulated at once in inference (bounds memory)."""
+
+
+def _flat(x, device: torch.device, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    return torch.from_numpy(x).reshape(len(x), -1).to(device=device, dtype=dtype)
+
+
+def _check(setup: Setup, data: Dataset) -> None:
+    if data.x_train.min() < 0 or data.x_train.max() > 1:
+        raise UserError(f"data set {data.name!r}: the STDP engine rate-codes pixels in [0, 1], "
+                        f"got values in [{data.x_train.min():g}, {data.x_train.max():g}]")
+    if setup.timesteps < 2:
+        raise UserError(f"timesteps = {setup.timesteps}: a presentation needs at least 2 steps "
+                        f"(inputs reach the neurons one step late)")
+    if not setup.baseline and setup.update_interval > setup.timesteps:
+        raise UserError(f"update_interval = {setup.update_interval} exceeds timesteps = {setup.timesteps}: "
+                        f"tinySNN would never update its weights; use update_interval <= timesteps")
+
+
+def spike_counts(net: Network, x: torch.Tensor, steps: int, counts: Counts | None = None) -> torch.Tensor:
+    """Excitatory spike counts [samples, N] with learning off, simulated in batches."""
+    batch = max(1, min(1024, EVAL_ELEMENTS // (steps * max(net.n_inputs, net.setup.n_neurons))))
+    out = [net.simulate(net.encode(chunk, steps), counts=counts) for chunk in x.split(batch)]
+    return torch.cat(out) if out else torch.zeros(0, net.setup.n_neurons, device=x.device)
+
+
+@dataclass
+class Splits:
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_val: torch.Tensor
+    y_val: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+    n_classes: int
+
+    @classmethod
+    def of(cls, data: Dataset, budget: Budget, device: torch.device) -> "Splits":
+        x_train, y_train = _flat(data.x_train, device), torch.from_numpy(data.y_train).to(device)
+        if budget.max_train_samples:
+            x_train, y_train = x_train[: budget.max_train_samples], y_train[: budget.max_train_samples]
+        return cls(x_train, y_train, _flat(data.x_val, device), torch.from_numpy(data.y_val).to(device),
+                   _flat(data.x_test, device), torch.from_numpy(data.y_test).to(device), data.n_classes)
+
+
+def labelled_accuracy(net: Network, splits: Splits, x: torch.Tensor, y: torch.Tensor, steps: int,
+                      counts: Counts | None = None) -> tuple[float, torch.Tensor]:
+    """Label the neurons on the training split, then the accuracy of the vote on (x, y)."""
+    assignment = assign_labels(spike_counts(net, splits.x_train, steps), splits.y_train, splits.n_classes)
+    prediction = predict(spike_counts(net, x, steps, counts), assignment, splits.n_classes)
+    return float((prediction == y).float().mean()) if len(y) else 0.0, assignment
+
+
+@dataclass
+class Trained:
+    net: Network
+    splits: Splits
+    val_accuracy: float
+    train_seconds: float
+    training: Counts
+    fast: bool
+
+
+def _train(net: Network, splits: Splits, epochs: int, seed: int, counts: Counts | None,
+           ranges: Ranges | None, report: Report | None) -> float:
+    """Present the training split `epochs` times, shuffled per pass; the last validation accuracy."""
+    order_gen = torch.Generator().manual_seed(seed)
+    steps = net.setup.timesteps
+    val = math.nan
+    for epoch in range(epochs):
+        for i in torch.randperm(len(splits.y_train), generator=order_gen).tolist():
+            net.learn(net.encode(splits.x_train[i], steps), counts, ranges)
+        if report is not None:
+            val, _ = labelled_accuracy(net, splits, splits.x_val, splits.y_val, steps)
+            report(epoch, val)
+    return val
+
+
+def fit(design: Design, data: Dataset, budget: Budget, report: Report) -> Trained:
+    """Train a network for the design; it is left on its grids (quantised) where the design says so."""
+    setup = Setup.of(design, budget.extra)
+    _check(setup, data)
+    device = resolve_device(budget.device)
+    seed_everything(budget.seed)
+    splits = Splits.of(data, budget, device)
+    n_in = splits.x_train.shape[1]
+
+    def fresh() -> Network:
+        return Network(setup, n_in, device, device_generator(device, budget.seed))
+
+    started = time.perf_counter()
+    quantized = setup.quantized_weights or setup.quantized_neurons
+    net = fresh()
+    if setup.quantization == "qat" and quantized:
+        ranges = Ranges()
+        if setup.quantized_neurons:  # the FP32 run whose ranges size the integer bits
+            _train(fresh(), splits, budget.epochs, budget.seed, None, ranges, None)
+        net.make_grids(ranges, neurons=setup.quantized_neurons)
+        net.quantize_params()
+    ranges = Ranges()
+    counts = Counts()
+    fast = not net.steps_exactly
+    val = _train(net, splits, budget.epochs, budget.seed, counts, ranges, report)
+    if setup.quantization == "ptq" and quantized:
+        net.make_grids(ranges)
+        net.quantize_params()
+    return Trained(net, splits, val, time.perf_counter() - started, counts, fast)
+
+
+def measure(trained: Trained, design: Design, data: Dataset, steps: int) -> tuple[Profile, float, torch.Tensor]:
+    """Inference Profile on the test split at `steps` steps, the validation accuracy and
+    the neurons' labels."""
+    net, splits = trained.net, trained.splits
+    counts = Counts()
+    accuracy, assignment = labelled_accuracy(net, splits, splits.x_test, splits.y_test, steps, counts)
+    val = predict(spike_counts(net, splits.x_val, steps), assignment, splits.n_classes)
+    val_accuracy = float((val == splits.y_val).float().mean()) if len(splits.y_val) else math.nan
+    shape = DataShape(data.shape, data.n_classes)
+    inference = profile(replace(design, timesteps=steps), shape, "inference", counts.activity(),
+                        accuracy)
+    return inference, val_accuracy, assignment
+
+
+@contextmanager
+def single_thread(device: str):
+    """One intra-op CPU thread while simulating: every tensor here holds a few thousand
+    elements, where waking threads costs more than it saves (20x slower on a loaded
+    2-core machine, measured)."""
+    threads = torch.get_num_threads()
+    if not device.startswith("cuda"):
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def run(design: Design, data: Dataset, budget: Budget, report: Report) -> TrialOutcome:
+    with single_thread(budget.device):
+        return _run(design, data, budget, report)
+
+
+def _run(design: Design, data: Dataset, budget: Budget, report: Report) -> TrialOutcome:
+    trained = fit(design, data, budget, report)
+    started = time.perf_counter()
+    inference, val_accuracy, labels = measure(trained, design, data, design.timesteps)
+    variants = {f"T={t}": measure(trained, design, data, t)[0]
+                for t in sorted(set(budget.eval_timesteps)) if 2 <= t < design.timesteps}
+    training = profile(design, DataShape(data.shape, data.n_classes), "training",
+                       trained.training.activity())
+    return TrialOutcome(
+        accuracy=inference.accuracy,
+        profile=inference,
+        train_seconds=trained.train_seconds,
+        eval_seconds=time.perf_counter() - started,
+        val_accuracy=val_accuracy,
+        extras={"device": str(trained.net.device), "event_driven": trained.fast,
+                "labelled_neurons": float((labels >= 0).float().mean())},
+        variants=variants,
+        training_profile=training,
+    )

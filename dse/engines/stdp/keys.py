@@ -1,0 +1,51 @@
+"""Search keys and [train] keys of the STDP engine (Contract 4, tinySNN seed).
+
+Search keys (``[space]``): ``network``, ``n_neurons``, ``inhibition``,
+``update_interval``; the shared ``timesteps`` is the number of 1 ms steps each
+sample is presented. [train] keys tune the learning of small data sets; their
+defaults, and why, are in :data:`TRAIN_KEYS` and the README's STDP section.
+
+Sources (ENGINES.md section 1): inhibition 17.5 is BindsNET's class default
+(its MNIST example passes 120) and tinySNN's w_inh; the update interval T_u = 50,
+Eq. 1's S_th = 10 and the form of Eq. 2 are *assumed* (the seed gives neither
+values nor equations); nu = (1e-4, 1e-2), theta_plus = 0.05 and the 128 Hz
+input are BindsNET's. ``norm`` and ``eta`` differ from the MNIST values [P]:
+see the README for the measurements behind them.
+"""
+
+from __future__ import annotations
+
+from ...keys import Key
+
+NETWORKS = ("diehl-cook", "tinysnn")
+
+KEYS: dict[str, Key] = {k.name: k for k in (
+    Key("network", "str", "tinysnn",
+        "diehl-cook: Diehl & Cook 2015 baseline (inhibitory population, pair STDP every step); "
+        "tinysnn: direct lateral inhibition, timestep-based updates with adaptive potentiation",
+        options=NETWORKS),
+    Key("n_neurons", "int", 100, "excitatory neurons (the baseline has as many inhibitory ones)",
+        low=1, high=100_000),
+    Key("inhibition", "float", 17.5,
+        "lateral inhibition strength in mV: Ai->Ae weight (diehl-cook) or w_inh (tinysnn)",
+        low=0.0, high=1e4),
+    Key("update_interval", "int", 50,
+        "tinysnn: steps between weight updates T_u (Eq. 2); diehl-cook updates every step",
+        low=1, high=100_000),
+)}
+
+TRAIN_KEYS: dict[str, Key] = {k.name: k for k in (
+    # [P] defaults for small data sets; see README "STDP engine" for the reasoning.
+    Key("input_rate", "float", 128.0, "Poisson rate in Hz of a pixel of value 1 (BindsNET intensity)",
+        low=1e-3, high=1000.0),
+    Key("norm", "float", 10.0,
+        "sum of the input weights of each excitatory neuron after every sample (78.4 on MNIST)",
+        low=1e-3, high=1e6),
+    Key("theta_plus", "float", 0.05, "adaptive-threshold increment per spike in mV (BindsNET's)",
+        low=0.0, high=100.0),
+    Key("nu_pre", "float", 1e-4, "diehl-cook: depression rate on a presynaptic spike", low=0.0, high=1.0),
+    Key("nu_post", "float", 1e-2, "diehl-cook: potentiation rate on a postsynaptic spike", low=0.0, high=1.0),
+    Key("eta", "float", 3e-2, "tinysnn: learning rate of Eq. 2 (1e-2 in ENGINES.md for MNIST)",
+        low=0.0, high=1.0),
+    Key("s_th", "float", 10.0, "tinysnn: spike-count normaliser S_th of Eq. 1", low=1e-6, high=1e6),
+)}

@@ -1,0 +1,101 @@
+"""Constants and per-trial settings of the STDP networks (torch-free).
+
+Neuron and synapse constants are BindsNET's ``DiehlAndCook2015`` /
+``DiehlAndCook2015v2`` [C BN:bindsnet/models/models.py, bindsnet/network/nodes.py],
+as ENGINES.md section 1a lists them; dt = 1 ms. Everything a trial may change
+comes from the design (search keys) and the spec's [train] table.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Mapping
+
+from .keys import TRAIN_KEYS
+
+if TYPE_CHECKING:
+    from ...space import Design
+
+
+@dataclass(frozen=True)
+class Population:
+    """A LIF population: potentials in mV, time constants and refractory period in steps."""
+
+    rest: float
+    reset: float
+    thresh: float
+    refrac: int
+    tau: float
+
+    @property
+    def decay(self) -> float:
+        """Membrane decay per step, ``exp(-dt / tau)``."""
+        return math.exp(-1.0 / self.tau)
+
+
+EXC = Population(rest=-65.0, reset=-60.0, thresh=-52.0, refrac=5, tau=100.0)
+"""Excitatory ``DiehlAndCookNodes`` (adaptive threshold, one spike per step)."""
+INH = Population(rest=-60.0, reset=-45.0, thresh=-40.0, refrac=2, tau=10.0)
+"""Inhibitory ``LIFNodes`` of the baseline."""
+TAU_TRACE = 20.0
+"""Spike-trace time constant of input and excitatory neurons (steps)."""
+TAU_THETA = 1e7
+"""Adaptive-threshold decay time constant (steps); theta decays only while learning."""
+EXC_TO_INH = 22.5
+"""Baseline Ae->Ai one-to-one weight (BindsNET ``exc``)."""
+W_INIT = 0.3
+"""Input weights start as ``W_INIT * U(0, 1)``."""
+W_MAX = 1.0
+"""Input weights are clamped to [0, W_MAX]."""
+
+
+@dataclass(frozen=True)
+class Setup:
+    """Everything one trial's simulation needs besides data and device."""
+
+    network: str
+    n_neurons: int
+    inhibition: float
+    update_interval: int
+    timesteps: int
+    weight_bits: int
+    neuron_bits: int
+    rounding: str
+    quantization: str
+    input_rate: float
+    norm: float
+    theta_plus: float
+    nu_pre: float
+    nu_post: float
+    eta: float
+    s_th: float
+
+    @property
+    def baseline(self) -> bool:
+        return self.network == "diehl-cook"
+
+    @property
+    def quantized_weights(self) -> bool:
+        return self.weight_bits < 32
+
+    @property
+    def quantized_neurons(self) -> bool:
+        return self.neuron_bits < 32
+
+    @classmethod
+    def of(cls, design: "Design", extra: Mapping[str, Any] | None = None) -> "Setup":
+        """Settings from a Design and the engine's [train] keys (defaults where absent)."""
+        train = {name: key.default for name, key in TRAIN_KEYS.items()}
+        for name, value in (extra or {}).items():
+            if name in train:
+                train[name] = TRAIN_KEYS[name].check(value)
+        return cls(network=design.network, n_neurons=design.n_neurons, inhibition=design.inhibition,
+                   update_interval=design.update_interval, timesteps=design.timesteps,
+                   weight_bits=design.weight_bits, neuron_bits=design.neuron_bits,
+                   rounding=design.rounding, quantization=design.quantization, **train)
+
+
+def count_bits(timesteps: int) -> int:
+    """Bits of a spike counter that counts up to `timesteps` (tinySNN's maxS_post, Eq. 1)."""
+    return max(1, math.ceil(math.log2(timesteps + 1)))

@@ -1,0 +1,79 @@
+"""Model selection by the tinySNN reward (seed section 2.4, Eq. 3; Fig. 9).
+
+For each trade-off mu, the stored design with the highest reward
+
+.. math::
+
+    R = A - \\mu M, \\qquad M = \\mathrm{Mem}_q / \\mathrm{Mem}_{nq}
+
+(A the test accuracy, M the design's memory over the same network at 32 bits,
+both from the hwmodels ``reward`` and ``memory`` models in the study's
+``sparse_format``), computed from the stored profiles, so any mu can be asked
+without retraining. mu = 0 picks the most accurate design; a larger mu picks
+smaller ones. Ties go to the smaller memory, then to the earlier trial.
+
+>>> from dse.select import select
+>>> select("tinysnn-digits", "sqlite:///dse.db", [0.0, 0.5, 2.0])  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import hwmodels
+import pandas as pd
+
+from .errors import UserError
+from .space import decode
+from .storage import DEFAULT_URL, Store
+from .study import SPEC_ATTR, TRAINING
+
+COLUMNS = ["mu", "trial", "variant", "reward", "accuracy", "memory_bits", "memory_ratio"]
+
+
+def check_mu(value: float) -> float:
+    try:
+        return hwmodels.get("reward").resolve({"mu": value})["mu"]
+    except ValueError as exc:
+        raise UserError(f"--mu {value}: {str(exc).split(': ', 2)[-1]}") from None
+
+
+def select(study_name: str, storage: str | Store = DEFAULT_URL, mus: Iterable[float] = (0.5,), *,
+           variants: bool = False) -> pd.DataFrame:
+    """One row per mu: the design of highest reward, its reward, accuracy, memory and parameters.
+
+    ``variants=True`` also considers the extra design points a trial produced
+    (e.g. the same weights at fewer timesteps); training-phase profiles never
+    compete (they describe learning, not a deployable model).
+    """
+    mus = [check_mu(mu) for mu in mus]
+    if not mus:
+        raise UserError("--mu: give at least one trade-off value, e.g. --mu 0.5")
+    store = storage if isinstance(storage, Store) else Store(storage)
+    study = store.load_study(study_name)
+    options = study.user_attrs.get(SPEC_ATTR, {}).get("hardware_options", {})
+    memory_options = {"sparse_format": options["sparse_format"]} if "sparse_format" in options else {}
+    params = {t.number: {k: decode(v) for k, v in t.params.items()} for t in study.get_trials(deepcopy=False)}
+    candidates = []
+    for _, number, variant, profile in store.profiles(study_name):
+        if variant == TRAINING or (variant and not variants) or profile.accuracy is None:
+            continue
+        candidates.append((number, variant, profile, hwmodels.evaluate(profile, "memory", **memory_options)))
+    rows = []
+    for mu in mus:
+        scored = [(hwmodels.evaluate(profile, "reward", mu=mu, **memory_options), number, variant, profile, memory)
+                  for number, variant, profile, memory in candidates]
+        if not scored:
+            break
+        reward, number, variant, profile, memory = max(
+            scored, key=lambda c: (c[0]["reward"], -c[4]["memory_bits"], -c[1]))
+        rows.append({"mu": mu, "trial": number, "variant": variant, "reward": reward["reward"],
+                     "accuracy": profile.accuracy, "memory_bits": memory["memory_bits"],
+                     "memory_ratio": reward["memory_ratio"],
+                     **{k: list(v) if isinstance(v, tuple) else v for k, v in params.get(number, {}).items()}})
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return pd.DataFrame(columns=COLUMNS)
+    if not variants:
+        frame = frame.drop(columns=["variant"])
+    return frame
