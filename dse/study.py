@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import math
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import hwmodels
@@ -25,6 +25,7 @@ from . import engines
 from .data import Dataset, load_dataset
 from .engines import DataShape
 from .errors import UserError
+from .interrupt import Interrupt
 from .progress import Progress
 from .space import grid, suggest
 from .spec import TRAINING_PREFIX, StudySpec, static_constraints
@@ -97,6 +98,7 @@ class Objective:
 
     current: int | None = None
     """Optuna's id of the trial this process is running, if any."""
+    interrupt: Interrupt = field(default_factory=Interrupt)
 
     def __call__(self, trial: optuna.Trial) -> list[float]:
         self.current = trial._trial_id
@@ -117,7 +119,8 @@ class Objective:
                 raise optuna.TrialPruned(reason)
         budget = spec.budget(device=self.device, seed=trial_seed(spec, trial.number))
         try:
-            outcome = engine.run(design, self.data, budget, self._reporter(trial))
+            with self.interrupt.training():
+                outcome = engine.run(design, self.data, budget, self._reporter(trial))
         except optuna.TrialPruned:
             raise
         except Exception as exc:
@@ -223,16 +226,19 @@ def run_study(spec: StudySpec, *, storage: str, data_dir: str | None = None, dev
     progress = Progress(total=spec.n_trials, done=finished, enabled=show_progress,
                         objectives=spec.objectives)
     objective = Objective(spec, data, store, device, progress)
-    callback = optuna.study.MaxTrialsCallback(spec.n_trials, states=None)
+    callbacks = [optuna.study.MaxTrialsCallback(spec.n_trials, states=None), progress.callback,
+                 lambda study, trial: study.stop() if objective.interrupt.requested else None]
     interrupted = False
     try:
-        if remaining:
-            study.optimize(objective, n_trials=remaining, catch=(Exception,), callbacks=[callback, progress.callback],
-                           gc_after_trial=False)
+        with objective.interrupt.installed():
+            if remaining:
+                study.optimize(objective, n_trials=remaining, catch=(Exception,), callbacks=callbacks,
+                               gc_after_trial=False)
     except KeyboardInterrupt:
         interrupted = True
         close_interrupted(store, objective.current)
     finally:
+        interrupted = interrupted or objective.interrupt.requested
         progress.close()
     ran = len(study.get_trials(deepcopy=False, states=FINISHED)) - finished
     return RunResult(study, interrupted, ran)

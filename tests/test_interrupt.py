@@ -33,3 +33,26 @@ def test_sigint_stops_cleanly_and_keeps_finished_trials(tiny_spec, tmp_path) -> 
     assert states.count(optuna.trial.TrialState.COMPLETE) >= 2
     assert optuna.trial.TrialState.RUNNING not in states  # the interrupted trial is closed, not left running
     assert (tmp_path / "reports" / f"{spec.stem}.html").exists()  # the report of what finished
+
+
+def test_a_signal_outside_training_waits_for_the_trial_to_be_recorded() -> None:
+    import os
+
+    import pytest
+
+    from dse.interrupt import Interrupt
+
+    interrupt = Interrupt()
+    with interrupt.installed():
+        os.kill(os.getpid(), signal.SIGINT)  # in bookkeeping: noted, not raised
+        assert interrupt.requested
+        with pytest.raises(KeyboardInterrupt):  # no new training starts
+            with interrupt.training():
+                pass
+    fresh = Interrupt()
+    with fresh.installed():
+        with pytest.raises(KeyboardInterrupt):  # inside training: at once
+            with fresh.training():
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(1)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
