@@ -147,7 +147,7 @@ def child(impl: str, steps: int, epochs: int, device_name: str, seed: int) -> di
         model = trained.model
 
         def infer(xb):
-            return model(xb, steps, model.frozen, model.neuron_config(False))
+            return model(xb.reshape(-1, *digits.shape), steps, model.frozen, model.neuron_config(False))
     else:
         forward, params = (run_snntorch if impl == "snntorch" else run_spikingjelly)(steps, device, seed)
         train = _trainer(forward, params, x, y, device, seed)
