@@ -9,8 +9,9 @@ import torch.nn.functional as F
 import hwmodels
 from dse.data import load_dataset
 from dse.engines import Budget, DataShape, get
-from dse.engines.surrogate.engine import _tensors, fit, measure
-from dse.engines.surrogate.model import Activity
+from dse.engines.runtime import tensors
+from dse.engines.surrogate.engine import fit, measure
+from dse.engines.activity import Activity
 from dse.engines.surrogate.shapes import conv_out, plan, reduction_cells
 from dse.space import make_design
 from dse.spec import parse_spec
@@ -78,7 +79,7 @@ def test_synops_of_a_conv_cell_equal_a_hand_count_on_a_fixed_input(digits) -> No
     design = cell_design(cells=1, nodes=1, ops=("conv3x3", "skip"), pruning=0.4, coding="rate", timesteps=2)
     trained = fit(design, digits, Budget(epochs=1, seed=0), lambda e, a: None)
     model = trained.model
-    x, _ = _tensors(digits.x_test[:3], digits.y_test[:3], trained.device)
+    x, _ = tensors(digits.x_test[:3], digits.y_test[:3], trained.device)
     activity = Activity.empty(3)
     model(x, 2, model.frozen, model.neuron_config(False), torch.Generator().manual_seed(1), activity)
     # the stem's spikes of the same pass, then every (event, kernel tap) pair counted in Python

@@ -10,8 +10,9 @@ import hwmodels
 from dse.data import load_dataset
 from dse.engines import Budget, DataShape, get
 from dse.engines.quant import quantize_weight
-from dse.engines.surrogate.engine import _tensors, fit, measure
-from dse.engines.surrogate.model import Activity
+from dse.engines.runtime import tensors
+from dse.engines.surrogate.engine import fit, measure
+from dse.engines.activity import Activity
 from dse.engines.surrogate.neurons import NeuronConfig, lif_sequence, spike, surrogate_grad
 from dse.space import make_design
 
@@ -160,7 +161,7 @@ def test_pruning_is_kept_exactly_and_reflected_in_the_profile(digits, bits) -> N
 def test_measured_synops_equal_a_hand_count_on_a_fixed_input(digits) -> None:
     design = make_design("surrogate", {"hidden": (24,), "timesteps": 5, "pruning": 0.5, "coding": "rate"})
     trained = fit(design, digits, Budget(epochs=2, seed=0), quiet)
-    model, (x, y) = trained.model, _tensors(digits.x_test[:50], digits.y_test[:50], trained.device)
+    model, (x, y) = trained.model, tensors(digits.x_test[:50], digits.y_test[:50], trained.device)
     profile = measure(model, design, digits, x, y, 5, torch.Generator().manual_seed(7))
     # the same forward pass again, counting by hand: every input spike times its column's nonzeros
     inputs = torch.bernoulli(x.expand(5, *x.shape), generator=torch.Generator().manual_seed(7)).reshape(5, 50, -1)

@@ -12,7 +12,7 @@ from dse.engines.runtime import tensors
 from dse.engines.ttfs.engine import fit, measure
 from dse.engines.ttfs.model import Frozen, infer, pool_times
 from dse.engines.ttfs.shapes import plan
-from dse.engines.surrogate.model import Activity
+from dse.engines.activity import Activity
 from dse.engines.ttfs.kernel import kernel_table, spike_time
 from dse.engines.ttfs.simulator import fire, simulate, synapses_per_input
 from dse.space import make_design

@@ -40,23 +40,23 @@ def update_mask(w: torch.Tensor, mask: torch.Tensor, rate: float) -> torch.Tenso
 
 
 class Prunable:
-    """Masks for an ``nn.Module`` whose ``layers`` each carry a weight: buffers ``mask{i}``.
+    """Masks for the weight matrices of an ``nn.Module`` (its ``matrices``): buffers ``mask{i}``.
 
-    Call :meth:`register_masks` once the layers exist; :meth:`prune` ranks each
-    layer's surviving weights and drops the module's frozen weights (``frozen``).
+    Call :meth:`register_masks` once the weights exist; :meth:`prune` ranks each
+    matrix's surviving weights and drops the module's frozen weights (``frozen``).
     """
 
-    layers: list
+    matrices: list[torch.Tensor]
     frozen: object
 
     def register_masks(self) -> None:
-        for i, layer in enumerate(self.layers):
-            self.register_buffer(f"mask{i}", torch.ones_like(layer.weight))
+        for i, w in enumerate(self.matrices):
+            self.register_buffer(f"mask{i}", torch.ones_like(w))
 
     def masks(self) -> list[torch.Tensor]:
-        return [getattr(self, f"mask{i}") for i in range(len(self.layers))]
+        return [getattr(self, f"mask{i}") for i in range(len(self.matrices))]
 
     def prune(self, rate: float) -> None:
-        for layer, mask in zip(self.layers, self.masks()):
-            mask.copy_(update_mask(layer.weight, mask, rate))
+        for w, mask in zip(self.matrices, self.masks()):
+            mask.copy_(update_mask(w, mask, rate))
         self.frozen = None

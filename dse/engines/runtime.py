@@ -1,14 +1,17 @@
-"""What every torch engine does the same way: seeding, devices, splits, batches, divergence."""
+"""What every torch engine does the same way: seeding, devices, splits, batches, the epoch loop."""
 
 from __future__ import annotations
 
 import random
+import time
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import torch
 
 from ..errors import TrialDiverged, UserError
+from .pruning import ramp
 
 
 @dataclass
@@ -68,3 +71,25 @@ def training_splits(data, budget, device: torch.device | str) -> tuple[torch.Ten
 def check_finite(loss: torch.Tensor, epoch: int) -> None:
     if not torch.isfinite(loss):
         raise TrialDiverged(f"loss became {loss.item()} in epoch {epoch + 1}")
+
+
+def train_epochs(model, pruning: float, epochs: int, report: Callable[[int, float], None],
+                 train_epoch: Callable[[int], torch.Tensor], validate: Callable[[], float]) -> tuple[float, float]:
+    """The epoch loop of the gradient engines; returns (last validation accuracy, seconds).
+
+    Per epoch: prune `model` to the ramped rate (when `pruning` > 0), train it
+    (`train_epoch` returns the epoch's summed loss, which must stay finite),
+    then score it in eval mode (`validate`) and hand the score to `report`.
+    """
+    started = time.perf_counter()
+    val_accuracy = 0.0
+    for epoch in range(epochs):
+        if pruning > 0:
+            with torch.no_grad():
+                model.prune(ramp(pruning, epoch, epochs))
+        model.train()
+        check_finite(train_epoch(epoch), epoch)
+        model.eval()
+        val_accuracy = validate()
+        report(epoch, val_accuracy)
+    return val_accuracy, time.perf_counter() - started

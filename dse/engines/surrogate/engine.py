@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import torch
 import torch.nn.functional as F
@@ -22,17 +22,14 @@ from hwmodels import Profile
 from ...data import Dataset
 from ...space import Design
 from .._base import Budget, DataShape, Report, TrialOutcome
+from ..activity import Activity
 from ..optim import make_optimizer
-from ..pruning import ramp
-from ..runtime import batch_indices, check_finite, resolve_device, seed_everything
-from .model import Activity, PlannedSNN
+from ..runtime import (Trained, batch_indices, device_generator, resolve_device, seed_everything, tensors,
+                       train_epochs, training_splits)
+from .model import PlannedSNN
 from .shapes import plan, static_profile
 
 EVAL_BATCH = 1024
-
-
-def _tensors(x, y, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    return torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
 
 
 @torch.no_grad()
@@ -54,29 +51,7 @@ def measure(model: PlannedSNN, design: Design, data: Dataset, x: torch.Tensor, y
     activity = Activity.empty(len(model.plan.populations) + 1)
     accuracy = evaluate(model, x, y, steps, generator, activity)
     base = static_profile(replace(design, timesteps=steps), DataShape(data.shape, data.n_classes))
-    layers = []
-    for i, (layer, nonzero) in enumerate(zip(base.layers, model.nonzero_weights())):
-        events = activity.input_events[i] / activity.samples
-        synops = activity.synops[i] / activity.samples
-        layers.append(replace(
-            layer,
-            n_nonzero=nonzero,
-            # event-weighted fan-out: input_events * fan_out is the measured count of
-            # (event, nonzero synapse) pairs, i.e. the SynOps of a spiking input
-            fan_out=synops / events if events > 0 else layer.fan_out,
-            input_events=events,
-            output_spikes=activity.output_spikes[i] / activity.samples,
-        ))
-    return replace(base, layers=tuple(layers), accuracy=accuracy)
-
-
-@dataclass
-class Trained:
-    model: PlannedSNN
-    val_accuracy: float
-    train_seconds: float
-    device: torch.device
-    generator: torch.Generator
+    return replace(base, layers=activity.measured(base.layers, model.nonzero_weights()), accuracy=accuracy)
 
 
 def fit(design: Design, data: Dataset, budget: Budget, report: Report) -> Trained:
@@ -84,47 +59,37 @@ def fit(design: Design, data: Dataset, budget: Budget, report: Report) -> Traine
     device = resolve_device(budget.device)
     generator = seed_everything(budget.seed)
     model = PlannedSNN(design, plan(design, DataShape(data.shape, data.n_classes))).to(device)
-    x_train, y_train = _tensors(data.x_train, data.y_train, device)
-    if budget.max_train_samples:
-        x_train, y_train = x_train[: budget.max_train_samples], y_train[: budget.max_train_samples]
-    x_val, y_val = _tensors(data.x_val, data.y_val, device)
+    x_train, y_train, x_val, y_val = training_splits(data, budget, device)
     steps = design.timesteps
-    batches_per_epoch = math.ceil(len(y_train) / budget.batch_size)
     optimizer = make_optimizer(model.parameters(), budget.optimizer, budget.lr, budget.weight_decay,
-                               budget.epochs * batches_per_epoch)
-    run_gen = torch.Generator(device=device).manual_seed(budget.seed + 1)
+                               budget.epochs * math.ceil(len(y_train) / budget.batch_size))
+    run_gen = device_generator(device, budget.seed + 1)
 
-    started = time.perf_counter()
-    val_accuracy = 0.0
-    for epoch in range(budget.epochs):
-        if design.pruning > 0:
-            with torch.no_grad():
-                model.prune(ramp(design.pruning, epoch, budget.epochs))
-        model.train()
+    def train_epoch(epoch: int) -> torch.Tensor:
         cfg = model.neuron_config(training=True)
         total = torch.zeros((), device=device)
         for index in batch_indices(len(y_train), budget.batch_size, generator, device):
             params = model.train_weights(run_gen)
-            logits = model(x_train[index], steps, params, cfg, run_gen)
-            loss = F.cross_entropy(logits, y_train[index])
+            loss = F.cross_entropy(model(x_train[index], steps, params, cfg, run_gen), y_train[index])
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
             total += loss.detach()
-        check_finite(total, epoch)
-        model.eval()
+        return total
+
+    def validate() -> float:
         model.freeze(run_gen)
-        val_accuracy = evaluate(model, x_val, y_val, steps, run_gen)
-        report(epoch, val_accuracy)
-    train_seconds = time.perf_counter() - started
-    model.freeze(torch.Generator(device=device).manual_seed(budget.seed + 2))
+        return evaluate(model, x_val, y_val, steps, run_gen)
+
+    val_accuracy, train_seconds = train_epochs(model, design.pruning, budget.epochs, report, train_epoch, validate)
+    model.freeze(device_generator(device, budget.seed + 2))
     return Trained(model, val_accuracy, train_seconds, device, run_gen)
 
 
 def run(design: Design, data: Dataset, budget: Budget, report: Report) -> TrialOutcome:
     trained = fit(design, data, budget, report)
     started = time.perf_counter()
-    x_test, y_test = _tensors(data.x_test, data.y_test, trained.device)
+    x_test, y_test = tensors(data.x_test, data.y_test, trained.device)
     profile = measure(trained.model, design, data, x_test, y_test, design.timesteps, trained.generator)
     variants = {
         f"T={t}": measure(trained.model, design, data, x_test, y_test, t, trained.generator)

@@ -25,7 +25,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ...space import Design
-from ..pruning import update_mask
+from ..activity import Activity
+from ..pruning import Prunable
 from ..quant import FLOAT_BITS, Grid, fake_quant, fixed_point, quantize, quantize_weight
 from .fused import lif
 from .neurons import DEFAULT_SCALE, NeuronConfig
@@ -67,31 +68,13 @@ class Weights:
         return [*self.edges, self.readout]
 
 
-@dataclass
-class Activity:
-    """Per-population event counts summed over the samples seen (the readout last).
-
-    ``synops`` counts, for every input event, the nonzero weights it reaches:
-    the exact synaptic operations, pruning, padding and stride included.
-    """
-
-    input_events: list[float]
-    output_spikes: list[float]
-    synops: list[float]
-    samples: int = 0
-
-    @classmethod
-    def empty(cls, n_layers: int) -> "Activity":
-        return cls([0.0] * n_layers, [0.0] * n_layers, [0.0] * n_layers)
-
-
 def _merge_time(x: torch.Tensor) -> tuple[torch.Tensor, tuple[int, ...]]:
     """[T, B, ...] (or [B, ...]) as [N, C, H, W] for a convolution, with the leading dims."""
     lead = x.shape[:-3]
     return x.reshape(-1, *x.shape[-3:]), lead
 
 
-class PlannedSNN(nn.Module):
+class PlannedSNN(Prunable, nn.Module):
     def __init__(self, design: Design, plan: Plan) -> None:
         super().__init__()
         self.design, self.plan = design, plan
@@ -111,8 +94,7 @@ class PlannedSNN(nn.Module):
         channels = plan.states[plan.readout_source].shape[0]
         self.readout = nn.Linear(channels, plan.classes)
         self.bits = [plan.populations[p].bits for p, _ in self.edges] + [plan.readout_bits]
-        for i, w in enumerate(self.matrices):
-            self.register_buffer(f"mask{i}", torch.ones_like(w))
+        self.register_masks()
         # what each state is read by: populations or only the readout (then its mean suffices)
         self.rate_only = {pop.state for pop in plan.populations
                           if not plan.consumers(pop.state)
@@ -138,15 +120,7 @@ class PlannedSNN(nn.Module):
     def matrices(self) -> list[torch.Tensor]:
         return [*self.weights, self.readout.weight]
 
-    def masks(self) -> list[torch.Tensor]:
-        return [getattr(self, f"mask{i}") for i in range(len(self.matrices))]
-
     # ---- weights ----------------------------------------------------------------
-    def prune(self, rate: float) -> None:
-        for w, mask in zip(self.matrices, self.masks()):
-            mask.copy_(update_mask(w, mask, rate))
-        self.frozen = None
-
     def _weights(self, quantize_fn) -> Weights:
         d = self.design
         # The mask comes last (LitE-SNN: W_out = mask * Q(W)): a mid-rise grid has no zero level.

@@ -36,11 +36,10 @@ from hwmodels import Profile
 from ...data import Dataset
 from ...space import Design
 from .._base import Budget, DataShape, Report, TrialOutcome
+from ..activity import Activity
 from ..optim import make_optimizer
-from ..pruning import ramp
-from ..runtime import (Trained, batch_indices, check_finite, device_generator, resolve_device, seed_everything,
-                       tensors, training_splits)
-from ..surrogate.model import Activity
+from ..runtime import (Trained, batch_indices, device_generator, resolve_device, seed_everything, tensors,
+                       train_epochs, training_splits)
 from .kernel import kernel_bn_loss, kernel_regularisation, relaxation_probability, relaxed_layers
 from .keys import TRAIN_KEYS
 from .model import Frozen, TTFSNet, infer
@@ -90,13 +89,7 @@ def fit(design: Design, data: Dataset, budget: Budget, report: Report) -> Traine
     quant_gen = device_generator(device, budget.seed + 1)
     populations = len(model.plan)
 
-    started = time.perf_counter()
-    val_accuracy = 0.0
-    for epoch in range(budget.epochs):
-        if design.pruning > 0:
-            with torch.no_grad():
-                model.prune(ramp(design.pruning, epoch, budget.epochs))
-        model.train()
+    def train_epoch(epoch: int) -> torch.Tensor:
         p_relax = relaxation_probability(epoch, design.relaxation)
         aids = epoch >= start_kernel
         for p in kernel_params:  # the kernels learn only from e_k on
@@ -104,8 +97,7 @@ def fit(design: Design, data: Dataset, budget: Budget, report: Report) -> Traine
         total = torch.zeros((), device=device)
         for index in batch_indices(len(y_train), budget.batch_size, generator, device):
             relaxed = relaxed_layers(p_relax, populations, generator)
-            logits = model(x_train[index], relaxed, generator=quant_gen)
-            loss = F.cross_entropy(logits, y_train[index])
+            loss = F.cross_entropy(model(x_train[index], relaxed, generator=quant_gen), y_train[index])
             if aids:
                 loss = loss + aid_losses(model, design)
             for optimizer in optimizers:
@@ -114,11 +106,12 @@ def fit(design: Design, data: Dataset, budget: Budget, report: Report) -> Traine
             for optimizer in optimizers:
                 optimizer.step()
             total += loss.detach()
-        check_finite(total, epoch)
-        model.eval()
-        val_accuracy = surrogate_accuracy(model.freeze(quant_gen), x_val, y_val)
-        report(epoch, val_accuracy)
-    train_seconds = time.perf_counter() - started
+        return total
+
+    def validate() -> float:
+        return surrogate_accuracy(model.freeze(quant_gen), x_val, y_val)
+
+    val_accuracy, train_seconds = train_epochs(model, design.pruning, budget.epochs, report, train_epoch, validate)
     model.freeze(device_generator(device, budget.seed + 2))
     return Trained(model, val_accuracy, train_seconds, device, generator)
 
@@ -155,20 +148,7 @@ def measure(model: TTFSNet, design: Design, data: Dataset, x: torch.Tensor, y: t
             same_spikes += int((simulated == closed_form).sum())
     n = max(1, len(y))
     base = static_profile(design, DataShape(data.shape, data.n_classes))
-    layers = []
-    for i, (layer, nonzero) in enumerate(zip(base.layers, model.nonzero_weights())):
-        if counts.input_events[i]:  # event-weighted: input_events * fan_out is the measured SynOp count
-            fan_out = counts.synops[i] / counts.input_events[i]
-        else:  # no event reached the layer: the static average over the weights left
-            fan_out = layer.fan_out * nonzero / layer.n_nonzero if layer.n_nonzero else 0.0
-        layers.append(replace(
-            layer,
-            n_nonzero=nonzero,
-            fan_out=fan_out,
-            input_events=counts.input_events[i] / n,
-            output_spikes=counts.output_spikes[i] / n,
-        ))
-    profile = replace(base, layers=tuple(layers), accuracy=correct / n)
+    profile = replace(base, layers=counts.measured(base.layers, model.nonzero_weights()), accuracy=correct / n)
     return Measurement(profile, surrogate_correct / n, same / n, same_spikes / max(1, neurons))
 
 

@@ -112,6 +112,10 @@ class TTFSNet(Prunable, nn.Module):
         self.register_masks()
         self.frozen: Frozen | None = None
 
+    @property
+    def matrices(self) -> list[torch.Tensor]:
+        return [layer.weight for layer in self.layers]
+
     def nonzero_weights(self) -> list[int]:
         assert self.frozen is not None, "freeze() first"
         return [int(torch.count_nonzero(w)) for w in self.frozen.weights]
@@ -119,7 +123,7 @@ class TTFSNet(Prunable, nn.Module):
     def param_groups(self, weight_decay: float) -> list[tuple[list[nn.Parameter], float]]:
         """(parameters, weight decay): the weights decay; BN, readout bias and the kernels do not
         (decay would pull tau towards 0)."""
-        weights = [layer.weight for layer in self.layers]
+        weights = self.matrices
         rest = [*self.norms.parameters(), self.layers[-1].bias]
         return [(weights, weight_decay), (rest, 0.0), ([self.tau, self.t_d], 0.0)]
 

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from ..surrogate.model import Activity
+from ..activity import Activity
 from .kernel import kernel_table
 from .model import Frozen, pool_times
 
