@@ -47,3 +47,18 @@ def test_sgd_with_cosine_schedule_matches_torch_optim() -> None:
     for a, b in zip(mine, ref):
         assert torch.allclose(a, b, atol=1e-6, rtol=1e-5)
     assert ours.lr == pytest.approx(0.0)
+
+
+def test_adam_counts_steps_per_parameter_like_torch_optim() -> None:
+    """A parameter without a gradient for a while (TTFS's kernels before e_k) starts its bias correction late."""
+    mine, ref = _twins(2)
+    ours, theirs = Adam(mine, lr=0.1), torch.optim.Adam(ref, lr=0.1)
+    for step in range(30):
+        _grads(mine, step)
+        _grads(ref, step)
+        if step < 20:  # the second parameter is frozen for the first 20 steps
+            mine[1].grad = ref[1].grad = None
+        ours.step()
+        theirs.step()
+    for a, b in zip(mine, ref):
+        assert torch.allclose(a, b, atol=1e-6, rtol=1e-5)

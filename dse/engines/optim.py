@@ -7,7 +7,10 @@ every fresh trial process would pay that import many times over. The update
 rules are exactly torch.optim's defaults (tests compare them step by step):
 
 - Adam (Kingma & Ba 2015): ``g += wd*p``; ``m = b1 m + (1-b1) g``;
-  ``v = b2 v + (1-b2) g^2``; ``p -= lr * (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps)``.
+  ``v = b2 v + (1-b2) g^2``; ``p -= lr * (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps)``,
+  t counted per parameter over the steps in which it had a gradient (a parameter
+  frozen for a while, like TTFS's kernels before e_k, starts its bias correction
+  when it starts learning).
 - SGD: ``g += wd*p``; ``b = mu b + g`` (b = g at the first step); ``p -= lr b``,
   with lr following a cosine from its initial value to 0 over ``total_steps``.
 """
@@ -28,7 +31,7 @@ class Adam:
         self.beta1, self.beta2 = betas
         self.m = [torch.zeros_like(p) for p in self.params]
         self.v = [torch.zeros_like(p) for p in self.params]
-        self.t = 0
+        self.t = [0] * len(self.params)
 
     def zero_grad(self) -> None:
         for p in self.params:
@@ -36,13 +39,12 @@ class Adam:
 
     @torch.no_grad()
     def step(self) -> None:
-        self.t += 1
-        bias1 = 1 - self.beta1**self.t
-        bias2_sqrt = math.sqrt(1 - self.beta2**self.t)
-        step_size = self.lr / bias1
-        for p, m, v in zip(self.params, self.m, self.v):
+        for i, (p, m, v) in enumerate(zip(self.params, self.m, self.v)):
             if p.grad is None:
                 continue
+            self.t[i] += 1
+            bias2_sqrt = math.sqrt(1 - self.beta2**self.t[i])
+            step_size = self.lr / (1 - self.beta1**self.t[i])
             g = p.grad if not self.weight_decay else p.grad.add(p, alpha=self.weight_decay)
             m.lerp_(g, 1 - self.beta1)
             v.mul_(self.beta2).addcmul_(g, g, value=1 - self.beta2)
