@@ -55,7 +55,10 @@ def test_vgg_style_conv_plan() -> None:
         ("fc1", (16 * 2 * 2,), (32,), False),
         ("out", (32,), (10,), False)]
     conv2 = get("ttfs").static_profile(design, DIGITS).layers[1]
-    assert conv2.n_weights == 8 * 8 * 9 and conv2.macs_per_step == 8 * 8 * 9 * 64
+    assert conv2.n_weights == 8 * 8 * 9
+    # conv2 integrates in 1 of the 6 windows: 64 positions x 648 weights on each of its T_w steps
+    assert conv2.macs_per_step == 8 * 8 * 9 * 64 // 6
+    assert conv2.macs_per_step * get("ttfs").static_profile(design, DIGITS).timesteps == 8 * 8 * 9 * 64 * 32
     assert conv2.neuron_params["bias"] == (8, 32)  # one folded BN bias per channel
 
 

@@ -134,9 +134,17 @@ def neuron_params(design: "Design", layer: LayerPlan) -> dict[str, tuple[int, in
 
 
 def static_profile(design: "Design", data: DataShape) -> Profile:
-    """The design's Profile before training: shapes exact, activity zero."""
+    """The design's Profile before training: shapes exact, activity zero.
+
+    A layer integrates only in its own window, T_w of the ``(N_w + 1) x T_w``
+    steps, so its dense MACs per step are its dense MACs per window step spread
+    over the windows (rounded up): ``macs_per_step x timesteps`` is then the
+    dense work of a time-stepped simulation, ``n_weights x positions x T_w``.
+    """
     layers = []
-    for layer in plan(design, data):
+    layer_plan = plan(design, data)
+    windows = len(layer_plan) + 1
+    for layer in layer_plan:
         nonzero = kept(layer.n_weights, design.pruning)
         layers.append(LayerProfile(
             name=layer.name,
@@ -147,7 +155,7 @@ def static_profile(design: "Design", data: DataShape) -> Profile:
             n_nonzero=nonzero,
             weight_bits=design.weight_bits,
             neuron_params=neuron_params(design, layer),
-            macs_per_step=layer.n_weights * layer.positions,
+            macs_per_step=-(-layer.n_weights * layer.positions // windows),
             fan_out=nonzero * layer.positions / layer.n_inputs,
             spiking_input=True,
         ))

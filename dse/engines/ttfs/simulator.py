@@ -23,7 +23,7 @@ step's threshold. Of the surrogate it shares only the kernel's values
 no logarithm, no rounding, no matmul of decoded values, so its agreement with
 :func:`.model.infer` checks eq. 4 and 5 against the dynamics they stand for.
 
-Counts per layer (an :class:`~dse.engines.surrogate.model.Activity`, summed over
+Counts per layer (an :class:`~dse.engines.activity.Activity`, summed over
 the batch): ``input_events`` (spikes reaching the layer, after pooling),
 ``synops`` (for each input spike, the nonzero synapses it drives) and
 ``output_spikes`` (spikes emitted, counted in the fire phase).
