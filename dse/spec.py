@@ -348,6 +348,10 @@ def _hardware(check: _Checker, table: dict[str, Any]) -> tuple[tuple[str, ...], 
 def _metric(check: _Checker, spec: StudySpec, metric: str, where: str) -> None:
     units = spec.metric_units()
     if metric in units:
+        untrained = [e for e in spec.engines if not engines.get(e).training_profile]
+        if metric.startswith(TRAINING_PREFIX) and untrained:
+            raise check.fail(where, f"\"{metric}\" is measured while training, which engine "
+                                    f"\"{untrained[0]}\" does not report; drop it or that engine from [study].engine")
         return
     hint = ""
     for model in hwmodels.available():

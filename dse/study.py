@@ -23,7 +23,7 @@ from optuna.trial import TrialState
 
 from . import engines
 from .data import Dataset, load_dataset
-from .engines import DataShape
+from .engines import DataShape, TrialOutcome
 from .errors import UserError
 from .interrupt import Interrupt
 from .progress import Progress
@@ -121,11 +121,25 @@ class Objective:
         try:
             with self.interrupt.training():
                 outcome = engine.run(design, self.data, budget, self._reporter(trial))
+            metrics, variants, rows, values = self._score(outcome)
         except optuna.TrialPruned:
             raise
         except Exception as exc:
             trial.set_user_attr("fail_reason", f"{exc.__class__.__name__}: {exc}")
             raise
+        self.store.write_trial(spec.name, trial._trial_id, trial.number, design.engine, variants, rows)
+        for metric, value in metrics.items():
+            if math.isfinite(value):
+                trial.set_user_attr(metric, value)
+        for constraint in spec.constraints:
+            trial.set_constraint(constraint.metric, constraint.violation(metrics[constraint.metric]))
+        for key, value in outcome.extras.items():
+            trial.set_user_attr(f"extra_{key}", value)
+        return values
+
+    def _score(self, outcome: TrialOutcome) -> tuple[dict[str, float], dict, dict, list[float]]:
+        """Every metric of the outcome, its profiles and metric rows by variant, and the objective values."""
+        spec = self.spec
         extra = {"val_accuracy": outcome.val_accuracy if outcome.val_accuracy is not None else math.nan,
                  "train_seconds": outcome.train_seconds, "eval_seconds": outcome.eval_seconds}
         metrics = score(spec, outcome.profile, extra)
@@ -140,15 +154,7 @@ class Objective:
         values = [metrics[m] for m in spec.metric_names]
         if not all(math.isfinite(v) for v in values):
             raise RuntimeError(f"objective values are not finite: {dict(zip(spec.metric_names, values))}")
-        self.store.write_trial(spec.name, trial._trial_id, trial.number, design.engine, variants, rows)
-        for metric, value in metrics.items():
-            if math.isfinite(value):
-                trial.set_user_attr(metric, value)
-        for constraint in spec.constraints:
-            trial.set_constraint(constraint.metric, constraint.violation(metrics[constraint.metric]))
-        for key, value in outcome.extras.items():
-            trial.set_user_attr(f"extra_{key}", value)
-        return values
+        return metrics, variants, rows, values
 
     def _reporter(self, trial: optuna.Trial) -> Callable[[int, float], None]:
         single = len(self.spec.objectives) == 1

@@ -59,7 +59,7 @@ def spec_data(**study):
     return {
         "study": {"name": "multi", "engine": ["surrogate", "toy"], "n_trials": 12, "sampler": "random",
                   **study},
-        "objectives": {"accuracy": "maximize", "training_memory_bits": "minimize"},
+        "objectives": {"accuracy": "maximize", "memory_bits": "minimize"},
         "space": {"hidden": {"choices": [[10], [20]]}, "flavour": {"choices": ["plain", "spicy"]},
                   "timesteps": {"choices": [2]}},
         "train": {"epochs": 1, "batch_size": 256},
@@ -76,6 +76,7 @@ def test_a_study_searches_over_engines_with_keys_scoped_to_each(toy_engine, tmp_
     result = run_study(spec, storage=url, show_progress=False)
     trials = result.study.trials
     assert {t.params["engine"] for t in trials} == {"surrogate", "toy"}
+    assert all(t.state == optuna.trial.TrialState.COMPLETE for t in trials)
     for t in trials:
         assert ("flavour" in t.params) == (t.params["engine"] == "toy")
         assert ("timesteps" in t.params) == (t.params["engine"] == "surrogate")
@@ -93,10 +94,22 @@ def test_a_study_searches_over_engines_with_keys_scoped_to_each(toy_engine, tmp_
 
 def test_training_metrics_are_refused_without_an_engine_that_reports_them() -> None:
     data = spec_data()
+    data["objectives"]["training_memory_bits"] = "minimize"
     data["study"]["engine"] = "surrogate"
     data["space"].pop("flavour")
     with pytest.raises(SpecError, match=r'\[objectives\].training_memory_bits: unknown metric'):
         parse_spec(data, "x.toml")
+
+
+def test_training_metrics_are_refused_unless_every_listed_engine_reports_them(toy_engine) -> None:
+    data = spec_data()
+    data["constraints"] = {"training_synops": {"max": 1e9}}
+    with pytest.raises(SpecError, match=r'\[constraints\].training_synops: .*engine "surrogate" does not report'):
+        parse_spec(data, "x.toml")
+    data = spec_data(engine="toy")
+    data["space"].pop("timesteps")
+    data["objectives"]["training_memory_bits"] = "minimize"
+    assert parse_spec(data, "x.toml").metric_names[-1] == "training_memory_bits"
 
 
 def test_keys_no_listed_engine_knows_and_grids_over_engines_are_refused(toy_engine) -> None:
@@ -108,4 +121,3 @@ def test_keys_no_listed_engine_knows_and_grids_over_engines_are_refused(toy_engi
         parse_spec(spec_data(sampler="grid"), "x.toml")
     with pytest.raises(SpecError, match=r"\[study\].engine: an engine is listed twice"):
         parse_spec(spec_data(engine=["toy", "toy"]), "x.toml")
-    assert optuna.__version__.startswith("5.")
