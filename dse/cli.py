@@ -126,7 +126,7 @@ def report(study: str, storage: str, output: str | None) -> None:
     from .report import write_report
     from .storage import Store
 
-    click.echo(f"report: {write_report(Store(storage), study, output)}")
+    click.echo(f"report: {write_report(Store(storage, create=False), study, output)}")
 
 
 @cli.command()
@@ -178,7 +178,7 @@ def studies(storage: str, fmt: str) -> None:
     from .study import SPEC_ATTR, quiet_optuna
 
     quiet_optuna()
-    store = Store(storage)
+    store = Store(storage, create=False)
     rows = []
     for summary in optuna.get_all_study_summaries(store.optuna, include_best_trial=False):
         spec = summary.user_attrs.get(SPEC_ATTR, {})

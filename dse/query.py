@@ -29,7 +29,7 @@ def query(study_name: str, storage: str | Store = DEFAULT_URL, *, variants: bool
     device) are columns ``training_<metric>``. ``states`` keeps only trials in those states
     ("complete", "pruned", "fail", "running").
     """
-    store = storage if isinstance(storage, Store) else Store(storage)
+    store = storage if isinstance(storage, Store) else Store(storage, create=False)
     study = store.load_study(study_name)
     trials = study.get_trials(deepcopy=False)
     metrics = pd.DataFrame(store.metrics(study_name))

@@ -19,7 +19,7 @@ from .study import SPEC_ATTR
 def rescore(study_name: str, storage: str | Store, models: list[str] | None = None,
             options: dict[str, Any] | None = None) -> int:
     """Re-evaluate every stored design point of a study; returns how many."""
-    store = storage if isinstance(storage, Store) else Store(storage)
+    store = storage if isinstance(storage, Store) else Store(storage, create=False)
     study = store.load_study(study_name)
     spec = study.user_attrs.get(SPEC_ATTR, {})
     models = models or spec.get("hardware_models") or hwmodels.available()

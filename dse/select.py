@@ -49,7 +49,7 @@ def select(study_name: str, storage: str | Store = DEFAULT_URL, mus: Iterable[fl
     mus = [check_mu(mu) for mu in mus]
     if not mus:
         raise UserError("--mu: give at least one trade-off value, e.g. --mu 0.5")
-    store = storage if isinstance(storage, Store) else Store(storage)
+    store = storage if isinstance(storage, Store) else Store(storage, create=False)
     study = store.load_study(study_name)
     options = study.user_attrs.get(SPEC_ATTR, {}).get("hardware_options", {})
     memory_options = {"sparse_format": options["sparse_format"]} if "sparse_format" in options else {}

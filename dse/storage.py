@@ -21,6 +21,7 @@ import json
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, Iterable
 
 import optuna
@@ -74,11 +75,26 @@ class MetricRow:
     unit: str
 
 
+def _require_existing(url: str) -> None:
+    try:
+        parsed = sa.engine.make_url(url)
+    except sa.exc.ArgumentError:
+        return  # the constructor says what is wrong with the URL
+    database = parsed.database
+    if parsed.get_backend_name() == "sqlite" and database and database != ":memory:" \
+            and not database.startswith("file:") and not Path(database).exists():
+        raise UserError(f"--storage {url}: no database at {database}; run a study there first (dse run SPEC)")
+
+
 class Store:
     """Optuna's storage and snn-dse's tables on one database."""
 
-    def __init__(self, url: str = DEFAULT_URL, *, heartbeat: bool = False) -> None:
+    def __init__(self, url: str = DEFAULT_URL, *, heartbeat: bool = False, create: bool = True) -> None:
+        """Open (and with `create`, make) the database; readers pass ``create=False`` so that a
+        mistyped SQLite path is refused instead of leaving an empty database behind."""
         self.url = url
+        if not create:
+            _require_existing(url)
         try:
             self.engine = sa.create_engine(url, **_engine_options(url))
             kwargs: dict[str, Any] = {"engine_kwargs": _engine_options(url)}

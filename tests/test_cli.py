@@ -68,7 +68,9 @@ def test_rescore_replaces_metrics_from_the_stored_profiles(workdir, tiny_spec, c
 
 
 @pytest.mark.parametrize("args, message", [
-    (["query", "nope"], "error: no study named 'nope' in sqlite:///dse.db; this storage holds no study"),
+    (["query", "nope"], "error: --storage sqlite:///dse.db: no database at dse.db; run a study there first"),
+    (["select", "nope", "--mu", "0.5"], "error: --storage sqlite:///dse.db: no database at dse.db"),
+    (["studies", "--storage", "sqlite:///typo.db"], "error: --storage sqlite:///typo.db: no database at typo.db"),
     (["report", "nope", "--storage", "mysql+nodriver://x"], "error: --storage mysql+nodriver://x: not a valid"),
     (["rescore", "nope", "--option", "x"], "error: --option x: expected KEY=VALUE"),
     (["run", "missing.toml"], "error: missing.toml: no such file"),
@@ -78,6 +80,7 @@ def test_bad_input_is_one_line_and_exit_2(workdir, capsys, args, message) -> Non
         main(args)
     err = capsys.readouterr().err.strip()
     assert info.value.code == 2 and err.startswith(message) and "\n" not in err
+    assert not list(workdir.glob("*.db")), "bad input writes nothing"
 
 
 def test_usage_errors_exit_2(capsys) -> None:
