@@ -225,15 +225,12 @@ def rescore(study: str, storage: str, model_names: str | None, options: tuple[st
     """Re-score every stored trial of STUDY with other cost models or options, without retraining."""
     from .rescore import rescore as run_rescore
 
-    parsed = {}
-    for item in options:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise UserError(f"--option {item}: expected KEY=VALUE")
-        try:
-            parsed[key] = json.loads(value)
-        except json.JSONDecodeError:
-            parsed[key] = value
+    from hwmodels import parse_options
+
+    try:
+        parsed = parse_options(options)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
     names = [m.strip() for m in model_names.split(",")] if model_names else None
     count = run_rescore(study, storage, names, parsed)
     click.echo(f"rescored {count} design point(s) of {study}", err=True)

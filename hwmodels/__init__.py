@@ -10,13 +10,15 @@ including one stored months ago.
 
 from __future__ import annotations
 
+import json
 from typing import Any, Iterable
 
 from . import _registry
 from ._base import CostModel, Option
 from .profile import LayerProfile, Profile
 
-__all__ = ["Profile", "LayerProfile", "evaluate", "breakdown", "available", "get", "CostModel", "Option"]
+__all__ = ["Profile", "LayerProfile", "evaluate", "breakdown", "available", "get", "CostModel", "Option",
+           "parse_options"]
 
 
 def available() -> list[str]:
@@ -88,3 +90,18 @@ def static_metrics(models: Iterable[str] | str | None = None, **options: Any) ->
         for metric in model.metrics_for(**resolved)
         if model.is_static(metric)
     }
+
+
+def parse_options(items: Iterable[str]) -> dict[str, Any]:
+    """Command-line ``KEY=VALUE`` options as ``{key: value}``: the value as JSON where it parses
+    (``3``, ``true``, ``["a"]``), else the bare string (``csr``). ValueError on an item without '='."""
+    options: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--option {item}: expected KEY=VALUE, e.g. --option sparse_format=csr")
+        try:
+            options[key] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key] = value
+    return options

@@ -17,7 +17,7 @@ import math
 import sys
 from typing import Any, NoReturn
 
-from . import Profile, evaluate, units
+from . import Profile, available, evaluate, parse_options, units
 
 EXIT_BAD_INPUT = 2
 
@@ -48,15 +48,7 @@ def _names(values: list[str] | None) -> list[str] | None:
 
 
 def _options(args: argparse.Namespace) -> dict[str, Any]:
-    options: dict[str, Any] = {}
-    for item in args.option:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ValueError(f"--option {item!r}: expected KEY=VALUE")
-        try:
-            options[key] = json.loads(value)
-        except json.JSONDecodeError:
-            options[key] = value
+    options = parse_options(args.option)
     if args.gpu_targets is not None:
         options["gpu_targets"] = _names(args.gpu_targets)
     return options
@@ -88,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         options = _options(args)
         profile = _load(args.profile)
         models = _names(args.models)
+        if models == []:
+            raise ValueError(f"--models: name at least one model; available: {', '.join(available())}")
         metrics = evaluate(profile, models, **options)
         meta = units(models, **options)
     except ValueError as exc:
