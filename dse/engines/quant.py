@@ -92,6 +92,11 @@ def weight_grid(w: torch.Tensor, bits: int) -> Grid | None:
     return fixed_point(bits, float(w.abs().max()) if w.numel() else 0.0)
 
 
+def bias_grid(bias: torch.Tensor, bits: int) -> Grid | None:
+    """The fixed-point grid of a bias vector at `bits`, sized from max|b| (None: float32)."""
+    return None if bits >= FLOAT_BITS else fixed_point(bits, float(bias.detach().abs().max()))
+
+
 def round_codes(y: torch.Tensor, rounding: str, generator: torch.Generator | None = None,
                 noise: torch.Tensor | None = None) -> torch.Tensor:
     """R(y): integer codes by truncation, nearest or stochastic rounding."""

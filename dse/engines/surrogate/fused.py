@@ -119,6 +119,7 @@ class FusedLIF(torch.autograd.Function):
         shape = tuple(current.shape if constant else current.shape[1:])
         units = current[0].numel() if not constant else current.numel()
         current = current.contiguous()
+        noise = noise.contiguous() if noise is not None else None  # alive through the C call
         membrane = current.new_empty((steps, *shape))
         spikes = None if rate else current.new_empty((steps, *shape))
         mean = current.new_empty(shape) if rate else None
@@ -129,7 +130,7 @@ class FusedLIF(torch.autograd.Function):
             current.data_ptr(), int(constant), steps, units, cfg.decay, cfg.threshold, int(cfg.hard_reset),
             mode, grid.delta if grid else 1.0, grid.offset if grid else 0.0,
             float(grid.kmin) if grid else 0.0, float(grid.kmax) if grid else 0.0,
-            _ptr(noise.contiguous() if noise is not None else None),
+            _ptr(noise),
             _ptr(spikes), _ptr(mean), membrane.data_ptr(), scratch.data_ptr())
         ctx.save_for_backward(membrane)
         ctx.cfg, ctx.constant, ctx.rate = cfg, constant, rate

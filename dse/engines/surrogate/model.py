@@ -27,7 +27,7 @@ from torch import nn
 from ...space import Design
 from ..activity import Activity
 from ..pruning import Prunable
-from ..quant import FLOAT_BITS, Grid, fake_quant, fixed_point, quantize, quantize_weight
+from ..quant import FLOAT_BITS, Grid, bias_grid, fake_quant, fixed_point, quantize, quantize_weight
 from .fused import lif
 from .neurons import DEFAULT_SCALE, NeuronConfig
 from .shapes import Edge, Plan
@@ -49,10 +49,6 @@ def quantized_constant(value: float, bits: int, signed: bool = True) -> float:
         return value
     grid = fixed_point(bits, abs(value), signed=signed)
     return float(quantize(torch.tensor([value], dtype=torch.float64), grid, "nearest")[0])
-
-
-def bias_grid(bias: torch.Tensor, bits: int) -> Grid | None:
-    return None if bits >= FLOAT_BITS else fixed_point(bits, float(bias.detach().abs().max()))
 
 
 @dataclass
@@ -215,9 +211,9 @@ class PlannedSNN(Prunable, nn.Module):
         return rate @ params.readout.t() + params.bias
 
     def _state(self, states: list, index: int) -> torch.Tensor:
-        state = self.plan.states[index]
-        if state.parts:
-            return torch.cat([states[i] for i in state.parts], dim=-3)
+        """A state's spikes; a cell output (the concatenation of its nodes) is built once, when first read."""
+        if states[index] is None and self.plan.states[index].parts:
+            states[index] = torch.cat([states[i] for i in self.plan.states[index].parts], dim=-3)
         return states[index]
 
     def _readout_rate(self, states: list, means: dict, steps: int) -> torch.Tensor:

@@ -167,7 +167,7 @@ def _cell_plan(design: "Design", data: DataShape) -> Plan:
                 if op == "zero":
                     continue
                 src = states[source].shape
-                stride = max(1, src[1] // h)
+                stride = max(1, -(-src[1] // h))  # ceil: a 7x7 map reaches 4x4 with stride 2
                 if op == "skip" and (src[0] != channels or stride != 1):
                     op = "conv1x1"  # a skip between different shapes becomes a strided 1x1 conv
                 edges.append(Edge(source, op, stride))

@@ -33,7 +33,7 @@ from torch import nn
 from ...space import Design
 from .._base import DataShape
 from ..pruning import Prunable
-from ..quant import FLOAT_BITS, fake_quant, fixed_point, quantize, quantize_weight
+from ..quant import FLOAT_BITS, bias_grid, fake_quant, quantize, quantize_weight
 from .kernel import MIN_TAU, decode, spike_time, ttfs, x_min
 from .shapes import LayerPlan, plan
 
@@ -148,7 +148,7 @@ class TTFSNet(Prunable, nn.Module):
             if spec.readout:
                 w, b = self._train_weight(i, generator), layer.bias
                 if self.qat:
-                    b = fake_quant(b, _bias_grid(b, self.design.weight_bits), self.design.rounding, generator)
+                    b = fake_quant(b, bias_grid(b, self.design.weight_bits), self.design.rounding, generator)
                 return F.linear(h.flatten(1), w, b)
             z = self._normalised(i, h, generator)
             h = self._activate(z, i + 1, relu or _get(relaxed, i + 1))
@@ -185,7 +185,7 @@ class TTFSNet(Prunable, nn.Module):
         folded, bias = fold_bn(w, norm, mean, var)
         bits, rounding = self.design.weight_bits, self.design.rounding
         folded = quantize_weight(folded, bits, rounding, generator, train=True) * self.masks()[i]
-        bias = fake_quant(bias, _bias_grid(bias, bits), rounding, generator)
+        bias = fake_quant(bias, bias_grid(bias, bits), rounding, generator)
         return synaptic(kind, h, folded, bias)
 
     # ---- training aids -----------------------------------------------------------------
@@ -209,7 +209,7 @@ class TTFSNet(Prunable, nn.Module):
                 norm = self.norms[i]
                 w, b = fold_bn(w, norm, norm.running_mean, norm.running_var)
             weights.append(quantize_weight(w, bits, rounding, generator) * mask)
-            grid = _bias_grid(b, bits)
+            grid = bias_grid(b, bits)
             biases.append(b if grid is None else quantize(b, grid, rounding, generator))
         self.frozen = Frozen(self.plan, weights, biases, self.tau.detach().clamp(min=MIN_TAU).clone(),
                              self.t_d.detach().clone(), self.design.window, float(self.design.theta0))
@@ -218,10 +218,6 @@ class TTFSNet(Prunable, nn.Module):
 
 def _get(flags: Sequence[bool], i: int) -> bool:
     return bool(flags[i]) if i < len(flags) else False
-
-
-def _bias_grid(b: torch.Tensor, bits: int):
-    return None if bits >= FLOAT_BITS else fixed_point(bits, float(b.detach().abs().max()))
 
 
 @torch.no_grad()
