@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import sys
 from functools import wraps
-from pathlib import Path
 from typing import Any, Callable
 
 import click

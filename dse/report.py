@@ -229,7 +229,7 @@ def figures(info: ParetoInfo) -> list[Any]:
         if line:
             fig.add_trace(go.Scatter(
                 x=[p.metrics[front.x] for p in line], y=[p.metrics[front.y] for p in line],
-                mode="lines", name=f"front of this pair", line=dict(color="#d62728", width=1.5, shape="hv"),
+                mode="lines", name="front of this pair", line=dict(color="#d62728", width=1.5, shape="hv"),
                 hoverinfo="skip"))
         fig.update_layout(title=f"{front.y} vs {front.x}", xaxis_title=_axis(info, front.x),
                           yaxis_title=_axis(info, front.y), template="plotly_white", height=480,

@@ -9,9 +9,9 @@ import torch.nn.functional as F
 import hwmodels
 from dse.data import load_dataset
 from dse.engines import Budget, DataShape, get
-from dse.engines.runtime import tensors
-from dse.engines.surrogate.engine import fit, measure
 from dse.engines.activity import Activity
+from dse.engines.runtime import tensors
+from dse.engines.surrogate.engine import fit
 from dse.engines.surrogate.shapes import conv_out, plan, reduction_cells
 from dse.space import make_design
 from dse.spec import parse_spec

@@ -1,7 +1,6 @@
 """The surrogate-gradient engine: neuron equations, gradients, learning, quantisation, profiles."""
 
 import math
-from dataclasses import replace
 
 import pytest
 import torch
@@ -9,10 +8,10 @@ import torch
 import hwmodels
 from dse.data import load_dataset
 from dse.engines import Budget, DataShape, get
+from dse.engines.activity import Activity
 from dse.engines.quant import quantize_weight
 from dse.engines.runtime import tensors
 from dse.engines.surrogate.engine import fit, measure
-from dse.engines.activity import Activity
 from dse.engines.surrogate.neurons import NeuronConfig, lif_sequence, spike, surrogate_grad
 from dse.space import make_design
 

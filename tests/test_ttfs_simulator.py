@@ -8,11 +8,11 @@ import torch
 
 from dse.data import load_dataset
 from dse.engines import Budget, DataShape
+from dse.engines.activity import Activity
 from dse.engines.runtime import tensors
 from dse.engines.ttfs.engine import fit, measure
 from dse.engines.ttfs.model import Frozen, infer, pool_times
 from dse.engines.ttfs.shapes import plan
-from dse.engines.activity import Activity
 from dse.engines.ttfs.kernel import kernel_table, spike_time
 from dse.engines.ttfs.simulator import fire, simulate, synapses_per_input
 from dse.space import make_design

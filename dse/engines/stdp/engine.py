@@ -33,7 +33,7 @@ from ...data import Dataset
 from ...errors import UserError
 from ...space import Design
 from .._base import Budget, DataShape, Report, TrialOutcome
-from ..runtime import device_generator, resolve_device, seed_everything
+from ..runtime import device_generator, resolve_device, seed_everything, tensors, training_splits
 from .network import Counts, Network, Ranges
 from .params import Setup
 from .readout import assign_labels, predict
@@ -41,10 +41,6 @@ from .shapes import profile
 
 EVAL_ELEMENTS = 2**24
 """Spike-tensor elements simulated at once in inference (bounds memory)."""
-
-
-def _flat(x, device: torch.device, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    return torch.from_numpy(x).reshape(len(x), -1).to(device=device, dtype=dtype)
 
 
 def _check(setup: Setup, data: Dataset) -> None:
@@ -78,11 +74,14 @@ class Splits:
 
     @classmethod
     def of(cls, data: Dataset, budget: Budget, device: torch.device) -> "Splits":
-        x_train, y_train = _flat(data.x_train, device), torch.from_numpy(data.y_train).to(device)
-        if budget.max_train_samples:
-            x_train, y_train = x_train[: budget.max_train_samples], y_train[: budget.max_train_samples]
-        return cls(x_train, y_train, _flat(data.x_val, device), torch.from_numpy(data.y_val).to(device),
-                   _flat(data.x_test, device), torch.from_numpy(data.y_test).to(device), data.n_classes)
+        """The three splits on `device`, images flattened to [samples, pixels] (float32)."""
+        x_train, y_train, x_val, y_val = training_splits(data, budget, device)
+        x_test, y_test = tensors(data.x_test, data.y_test, device)
+
+        def flat(x: torch.Tensor) -> torch.Tensor:
+            return x.reshape(len(x), -1).float()
+
+        return cls(flat(x_train), y_train, flat(x_val), y_val, flat(x_test), y_test, data.n_classes)
 
 
 def labelled_accuracy(net: Network, splits: Splits, x: torch.Tensor, y: torch.Tensor, steps: int,
@@ -97,25 +96,21 @@ def labelled_accuracy(net: Network, splits: Splits, x: torch.Tensor, y: torch.Te
 class Trained:
     net: Network
     splits: Splits
-    val_accuracy: float
     train_seconds: float
     training: Counts
     fast: bool
 
 
 def _train(net: Network, splits: Splits, epochs: int, seed: int, counts: Counts | None,
-           ranges: Ranges | None, report: Report | None) -> float:
-    """Present the training split `epochs` times, shuffled per pass; the last validation accuracy."""
+           ranges: Ranges | None, report: Report | None) -> None:
+    """Present the training split `epochs` times, shuffled per pass, reporting each pass's validation accuracy."""
     order_gen = torch.Generator().manual_seed(seed)
     steps = net.setup.timesteps
-    val = math.nan
     for epoch in range(epochs):
         for i in torch.randperm(len(splits.y_train), generator=order_gen).tolist():
             net.learn(net.encode(splits.x_train[i], steps), counts, ranges)
         if report is not None:
-            val, _ = labelled_accuracy(net, splits, splits.x_val, splits.y_val, steps)
-            report(epoch, val)
-    return val
+            report(epoch, labelled_accuracy(net, splits, splits.x_val, splits.y_val, steps)[0])
 
 
 def fit(design: Design, data: Dataset, budget: Budget, report: Report) -> Trained:
@@ -142,11 +137,11 @@ def fit(design: Design, data: Dataset, budget: Budget, report: Report) -> Traine
     ranges = Ranges()
     counts = Counts()
     fast = not net.steps_exactly
-    val = _train(net, splits, budget.epochs, budget.seed, counts, ranges, report)
+    _train(net, splits, budget.epochs, budget.seed, counts, ranges, report)
     if setup.quantization == "ptq" and quantized:
         net.make_grids(ranges)
         net.quantize_params()
-    return Trained(net, splits, val, time.perf_counter() - started, counts, fast)
+    return Trained(net, splits, time.perf_counter() - started, counts, fast)
 
 
 def measure(trained: Trained, design: Design, data: Dataset, steps: int) -> tuple[Profile, float, torch.Tensor]:

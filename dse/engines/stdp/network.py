@@ -271,6 +271,7 @@ class Network:
             si = torch.zeros(B, n, device=dev, dtype=dt)
             current_i = torch.empty(B, n, device=dev, dtype=dt)
             cross_i = torch.empty(B, n, device=dev, dtype=torch.bool)
+            inh_total = torch.zeros((), device=dev, dtype=dt)  # summed on the device: no sync per step
         if learning:
             x_in = input_traces(spikes[:, 0], math.exp(-1.0 / TAU_TRACE))
             x_post = torch.zeros(n, device=dev, dtype=dt)
@@ -334,7 +335,7 @@ class Network:
                 vi.masked_fill_(cross_i, self.reset_inh)
                 si.copy_(cross_i)
                 if counts is not None:
-                    counts.add(inh_spikes=float(si.sum()))
+                    inh_total.add_(si.sum())
             # learning rule
             if learning:
                 post = spiked[0]
@@ -359,6 +360,8 @@ class Network:
                 ranges.see(v_th=float(self.vth.max()))
         if counts is not None:
             counts.add(B, input_events=float(spikes.sum()), exc_spikes=float(total.sum()))
+            if s.baseline:
+                counts.add(inh_spikes=float(inh_total))
             if learning and s.baseline:  # depression per input spike, potentiation per excitatory spike
                 counts.add(updated_synapses=float(spikes.sum()) * n + float(total.sum()) * self.n_inputs)
         return total
