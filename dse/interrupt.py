@@ -50,3 +50,15 @@ class Interrupt:
             yield
         finally:
             self._training = False
+
+    @contextmanager
+    def bookkeeping(self) -> Iterator[None]:
+        """A stretch inside training that must not be cut (Optuna's intermediate values):
+        a Ctrl-C arriving here is noted and raised as soon as it ends."""
+        was_training, self._training = self._training, False
+        try:
+            yield
+        finally:
+            self._training = was_training
+        if was_training and self.requested:
+            raise KeyboardInterrupt

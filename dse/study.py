@@ -162,8 +162,10 @@ class Objective:
         def report(step: int, accuracy: float) -> None:
             self.progress.epoch(step, accuracy)
             if single:
-                trial.report(accuracy, step)
-                if trial.should_prune():
+                with self.interrupt.bookkeeping():  # writes to the storage: not to be cut half-way
+                    trial.report(accuracy, step)
+                    prune = trial.should_prune()
+                if prune:
                     raise optuna.TrialPruned(f"pruned at epoch {step + 1} (validation accuracy {accuracy:.3f})")
 
         return report
