@@ -205,10 +205,12 @@ def models(fmt: str) -> None:
     for name in hwmodels.available():
         model = hwmodels.get(name)
         options = "; ".join(f"{k}={json.dumps(o.default)}: {o.help}" for k, o in model.options.items())
-        for metric, unit in model.metrics_for(**model.resolve({})).items():
+        resolved = model.resolve({})
+        notes = model.notes(**resolved)
+        for metric, unit in model.metrics_for(**resolved).items():
             rows.append({"model": name, "metric": metric, "unit": unit,
                          "before training": "yes" if model.is_static(metric) else "",
-                         "options": options})
+                         "options": options, "note": notes.get(metric, "")})
     emit(pd.DataFrame(rows), fmt)
 
 

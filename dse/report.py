@@ -94,7 +94,7 @@ def pareto_info(store: Store, study_name: str) -> ParetoInfo:
     metric_units = {row["metric"]: row["unit"] for row in store.metrics(study_name)}
     param_names = [c for c in frame.columns if c in _param_names(study)]
     constraints = spec.get("constraints", [])
-    latency = {(number, variant): profile.timesteps for _, number, variant, profile in store.profiles(study_name)}
+    timesteps: dict[tuple[int, str], int] = {}  # from the stored profiles, read only if a design lacks the key
     points = []
     for row in frame.to_dict("records"):
         metrics = {k: float(v) for k, v in row.items()
@@ -108,7 +108,10 @@ def pareto_info(store: Store, study_name: str) -> ParetoInfo:
             params["timesteps"] = int(str(row["variant"]).removeprefix("T=")) \
                 if str(row["variant"]).startswith("T=") else params.get("timesteps")
         if not _is_number(params.get("timesteps")):  # an engine that derives it (TTFS: layers x window)
-            params["timesteps"] = latency.get((int(row["trial"]), row.get("variant") or ""))
+            if not timesteps:
+                timesteps.update({(number, variant): profile.timesteps
+                                  for _, number, variant, profile in store.profiles(study_name)})
+            params["timesteps"] = timesteps.get((int(row["trial"]), row.get("variant") or ""))
         points.append(Point(int(row["trial"]), row.get("variant") or "", metrics, params, feasible))
     points = _mark_pareto(points, list(names), directions)
     fronts = []

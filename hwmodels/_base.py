@@ -72,6 +72,10 @@ class CostModel:
         """The metrics :meth:`estimate` returns under these (resolved) options."""
         return dict(self.metrics)
 
+    def notes(self, **options: Any) -> dict[str, str]:
+        """A line on what a metric assumes, where it needs one (shown by ``dse models``)."""
+        return {}
+
     def layer_estimates(self, profile: Profile, **options: Any) -> dict[str, dict[str, float]]:
         """Per-layer values of the additive metrics (``{layer: {metric: value}}``)."""
         return {}

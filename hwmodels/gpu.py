@@ -98,6 +98,10 @@ class GpuModel(CostModel):
     def metrics_for(self, gpu_targets: tuple[str, ...] | None = None, **_: object) -> dict[str, str]:
         return _metrics(chosen(gpu_targets))
 
+    def notes(self, gpu_targets: tuple[str, ...] | None = None, **_: object) -> dict[str, str]:
+        return {metric: board.description for board in chosen(gpu_targets) if board.description
+                for metric in (board.latency_metric, board.energy_metric)}
+
     def is_static(self, metric: str) -> bool:
         """Every latency and energy depends on shapes alone."""
         return metric in _metrics(list(targets().values()))

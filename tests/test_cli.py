@@ -47,6 +47,8 @@ def test_run_query_report_studies_and_rescore(workdir, tiny_spec, capsys) -> Non
         (["studies", "--format", "json"], lambda o: json.loads(o)[0]["complete"] == 2),
         (["models", "--format", "json"], lambda o: {"memory_bits", "bit_synops", "energy_45nm_j"}
          <= {r["metric"] for r in json.loads(o)}),
+        (["models", "--format", "json"], lambda o: {r["metric"]: r["note"] for r in json.loads(o)}
+         ["energy_rtx2080ti_j"].startswith("GeForce RTX 2080 Ti: 4352 cores")),
     ]:
         code, out, _ = invoke(capsys, args)
         assert code == 0 and check(out), args
