@@ -38,6 +38,10 @@ def _only_fields(cls: type, data: Mapping[str, Any], where: str) -> None:
         _fail(where, f"unknown field(s) {', '.join(unknown)}; valid: {', '.join(sorted(known))}")
 
 
+MAX_COUNT = 2**63 - 1
+"""Largest count a profile holds (int64, as SQL and numpy store it); larger is not a network."""
+
+
 @dataclass(frozen=True)
 class LayerProfile:
     """One weight layer, per sample (see ARCHITECTURE.md, Contract 1)."""
@@ -64,8 +68,8 @@ class LayerProfile:
             _fail(where, f"kind must be one of {', '.join(KINDS)}, got {self.kind!r}")
         for name in ("n_inputs", "n_neurons", "n_weights", "n_nonzero", "macs_per_step"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                _fail(where, f"{name} must be an integer >= 0, got {value!r}")
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_COUNT:
+                _fail(where, f"{name} must be an integer in 0..2**63-1, got {value!r}")
         if self.n_nonzero > self.n_weights:
             _fail(where, f"n_nonzero ({self.n_nonzero}) exceeds n_weights ({self.n_weights})")
         if isinstance(self.weight_bits, bool) or not isinstance(self.weight_bits, int) \
@@ -85,7 +89,7 @@ class LayerProfile:
             ):
                 _fail(where, f"neuron_params[{key!r}] must be [count, bits], got {pair!r}")
             count, bits = pair
-            if count < 0 or not 1 <= bits <= 64:
+            if not 0 <= count <= MAX_COUNT or not 1 <= bits <= 64:
                 _fail(where, f"neuron_params[{key!r}] needs count >= 0 and bits in 1..64, "
                              f"got {list(pair)}")
             params[str(key)] = (count, bits)

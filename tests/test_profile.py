@@ -52,7 +52,8 @@ def test_to_dict_is_plain_json_types() -> None:
 
 @pytest.mark.parametrize("change, message", [
     (dict(n_nonzero=13), "n_nonzero (13) exceeds n_weights (12)"),
-    (dict(n_inputs=-1), "n_inputs must be an integer >= 0"),
+    (dict(n_inputs=-1), "n_inputs must be an integer in 0..2**63-1"),
+    (dict(macs_per_step=10**400), "macs_per_step must be an integer in 0..2**63-1"),  # JSON allows it
     (dict(kind="pooling"), "kind must be one of dense, conv2d, lateral, recurrent"),
     (dict(input_events=float("nan")), "input_events must be a finite number"),
     (dict(weight_bits=0), "weight_bits must be an integer in 1..64"),
