@@ -55,6 +55,7 @@ class Design:
     update_interval: int | None = None
     # TTFS engine.
     conv: tuple[int, ...] | None = None
+    input_coding: str | None = None
     window: int | None = None
     tau: float | None = None
     t_d: float | None = None

@@ -40,8 +40,14 @@ def test_reference_network_shapes_and_latency() -> None:
     assert [(l.n_inputs, l.n_neurons, l.n_weights) for l in profile.layers] == [
         (64, 256, 64 * 256), (256, 256, 256 * 256), (256, 10, 2560)]
     assert profile.timesteps == (3 + 1) * 32 == 128  # ENGINES.md: 4 x 32 for 64-256-256-10
-    assert profile.coding == "ttfs" and all(l.spiking_input for l in profile.layers)
-    assert profile.layers[0].neuron_params == {"v_mem": (256, 32), "bias": (256, 32), "kernel": (2, 32),
+    # ENGINES.md: analog pixels into layer 1 (dense MACs, added once); spikes from there on
+    assert profile.coding == "ttfs" and [l.spiking_input for l in profile.layers] == [False, True, True]
+    assert profile.layers[0].neuron_params == {"v_mem": (256, 32), "bias": (256, 32), "v_th": (1, 32)}
+    assert profile.layers[0].macs_per_step * profile.timesteps == 64 * 256  # once per sample
+    assert profile.layers[1].macs_per_step * profile.timesteps == 256 * 256 * 32  # every step of its window
+    spiking = get("ttfs").static_profile(make_design("ttfs", {"input_coding": "ttfs"}), DIGITS)
+    assert all(l.spiking_input for l in spiking.layers) and spiking.timesteps == 128
+    assert spiking.layers[0].neuron_params == {"v_mem": (256, 32), "bias": (256, 32), "kernel": (2, 32),
                                                "v_th": (1, 32)}
 
 
@@ -84,16 +90,25 @@ def test_static_profile_matches_the_trained_shapes(digits, keys) -> None:
         assert after.n_nonzero == before.n_nonzero or keys["weight_bits"] == 6
 
 
-def test_measured_counts_are_consistent(digits) -> None:
-    design = make_design("ttfs", {"hidden": (32,), "pruning": 0.5})
+@pytest.mark.parametrize("input_coding", ["analog", "ttfs"])
+def test_measured_counts_are_consistent(digits, input_coding) -> None:
+    design = make_design("ttfs", {"hidden": (32,), "pruning": 0.5, "input_coding": input_coding})
     out = get("ttfs").run(design, digits, Budget(epochs=3, lr=1e-3, seed=0), quiet)
     fc1, readout = out.profile.layers
-    # every spike of fc1 reaches the readout; fc1's inputs are the input population's spikes
+    # every spike of fc1 reaches the readout; fc1's inputs are the input population's spikes, if any
     assert readout.input_events == pytest.approx(fc1.output_spikes)
-    assert 0 < fc1.input_events <= 64 and 0 < fc1.output_spikes <= 32
+    assert 0 < fc1.output_spikes <= 32
+    metrics = hwmodels.evaluate(out.profile, "synops")
+    if input_coding == "analog":  # W x once: dense MACs, no input events
+        assert fc1.input_events == 0 and not fc1.spiking_input
+        # once per sample, spread over the 96 steps in whole MACs per step (2048 / 96 rounded up)
+        assert metrics["macs"] == 22 * 96 and 64 * 32 <= metrics["macs"] < 64 * 32 + 96
+        assert metrics["synops"] == pytest.approx(readout.input_events * readout.fan_out)
+        assert out.extras["agreement"] >= 0.99
+        return
+    assert 0 < fc1.input_events <= 64
     assert readout.output_spikes == 0  # the readout integrates, never fires
     assert fc1.fan_out <= 32 and readout.fan_out <= 10
-    metrics = hwmodels.evaluate(out.profile, "synops")
     assert metrics["spikes_per_sample"] == pytest.approx(fc1.output_spikes)
     assert metrics["synops"] == pytest.approx(fc1.input_events * fc1.fan_out + readout.input_events * readout.fan_out)
     assert metrics["macs"] == 0  # every layer receives spikes

@@ -128,7 +128,7 @@ def test_gradient_totals_per_region_by_hand() -> None:
 
 def test_gradients_reach_every_kernel_of_a_network() -> None:
     digits = load_dataset("digits")
-    design = make_design("ttfs", {"hidden": (32, 16)})
+    design = make_design("ttfs", {"hidden": (32, 16), "input_coding": "ttfs"})  # the input's kernel too
     model = TTFSNet(design, DataShape(digits.shape, 10))
     x = torch.from_numpy(digits.x_train[:64])
     torch.nn.functional.cross_entropy(model(x), torch.from_numpy(digits.y_train[:64])).backward()
@@ -156,7 +156,7 @@ def test_relaxation_is_drawn_per_layer() -> None:
 
 
 def test_a_relaxed_layer_is_relu() -> None:
-    design = make_design("ttfs", {"hidden": (8,)})
+    design = make_design("ttfs", {"hidden": (8,), "input_coding": "ttfs"})
     model = TTFSNet(design, DataShape((1, 2, 2), 3)).eval()
     x = torch.rand(5, 1, 2, 2)
     with torch.no_grad():

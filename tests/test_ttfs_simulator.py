@@ -2,6 +2,7 @@
 spike per neuron, event counts, and agreement with the frozen surrogate spike by spike."""
 
 import math
+from dataclasses import replace
 
 import pytest
 import torch
@@ -79,6 +80,21 @@ def test_hand_wired_network_spike_by_spike() -> None:
     assert all(torch.equal(a, b) for a, b in zip(times, sim.times))
 
 
+def test_analog_input_is_added_once_and_sends_no_spikes() -> None:
+    net = replace(hand_network(), analog_input=True)
+    x = torch.tensor([[[[0.5, 0.25]]]], dtype=F64)
+    counts = Activity.empty(2)
+    sim = simulate(net, x, counts)
+    # hidden: V = W x + b = [0.75, 0.25 - 0.25 + 0.2] -> t = ceil(-10 ln V)
+    assert sim.times[0].flatten().tolist() == [math.ceil(-10 * math.log(0.75)), math.ceil(-10 * math.log(0.2))] \
+        == [3, 17]
+    assert sim.potentials.flatten().tolist() == pytest.approx([math.exp(-0.3), math.exp(-1.7)])
+    assert counts.input_events == [0, 2] and counts.synops == [0, 2] and counts.output_spikes == [2, 0]
+    logits, times = infer(net, x)
+    assert len(times) == 1 and torch.equal(times[0], sim.times[0])
+    assert torch.allclose(logits, sim.potentials)
+
+
 def test_pooling_passes_the_earliest_spike() -> None:
     t = torch.tensor([[[[3.0, 7.0], [32.0, 1.0]]]])
     assert pool_times(t).flatten().tolist() == [1.0]
@@ -108,7 +124,9 @@ def test_conv_synapses_per_input_by_brute_force() -> None:
 
 @pytest.fixture(scope="module", params=["dense", "conv"])
 def trained(request, digits):
-    keys = {"hidden": (64, 32)} if request.param == "dense" else {"conv": (8, 0, 16), "hidden": (32,)}
+    """A dense network with analog input (the default) and a conv one with TTFS-coded pixels."""
+    keys = {"hidden": (64, 32)} if request.param == "dense" else {"conv": (8, 0, 16), "hidden": (32,),
+                                                                  "input_coding": "ttfs"}
     design = make_design("ttfs", {**keys, "relaxation": 3})
     return design, fit(design, digits, Budget(epochs=6, lr=1e-3, seed=0, extra={"kernel_epoch": 3}), quiet)
 
@@ -129,7 +147,8 @@ def test_at_most_one_spike_per_neuron(trained, digits) -> None:
     x = torch.from_numpy(digits.x_test[:100])
     counts = Activity.empty(len(net.plan))
     sim = simulate(net, x, counts)
-    for layer, times in enumerate(sim.times[1:]):
+    assert len(sim.times) == len(net.plan) - net.analog_input  # the input population only when it spikes
+    for layer, times in enumerate(sim.times[-(len(net.plan) - 1):]):  # the hidden populations
         fired = int((times < net.window).sum())
         assert counts.output_spikes[layer] == fired  # spikes emitted = neurons that fired
         assert fired <= times.numel()  # neurons x samples
@@ -147,4 +166,6 @@ def _decoded_input(net: Frozen, x: torch.Tensor) -> torch.Tensor:
     from dse.engines.ttfs.kernel import decode, spike_time
 
     v = x if net.plan[0].kind == "conv2d" else x.flatten(1)
+    if net.analog_input:
+        return v
     return decode(spike_time(v, *net.kernel(0), net.theta0, net.window), *net.kernel(0), net.window)

@@ -15,6 +15,9 @@ KEYS: dict[str, Key] = {k.name: k for k in (
         low=1, high=65536, min_len=0),
     Key("conv", "ints", (), "VGG-style 3x3 conv stack: channel widths, 0 = 2x2 max-pool "
         "(e.g. [16, 0, 32, 0]); empty = a dense network", low=0, high=4096, min_len=0),
+    Key("input_coding", "str", "analog", "how pixels reach layer 1: analog (ENGINES.md: W x added to "
+        "V once) or ttfs (each pixel a first-spike time through its own kernel, the paper's text)",
+        options=("analog", "ttfs")),
     Key("window", "int", 32, "time window T_w: steps (spike-time levels) per layer", low=2, high=4096),
     Key("tau", "float", 10.0, "initial time constant tau_0 of every layer's temporal kernel",
         low=1e-2, high=1e4),

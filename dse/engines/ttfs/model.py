@@ -3,9 +3,11 @@
 Training runs the surrogate: each hidden layer is ``z = BN(W h)`` followed by
 the TTFS activation of eq. 5 (:mod:`.kernel`) with its population's trainable
 kernel (tau, t_d); with stochastic relaxation a layer takes ``ReLU(z)``
-instead, drawn per layer and step. The input pixels are TTFS-encoded by their
-own population (kernel 0) like every other layer (the seed's text: "we encoded
-the input intensity into spike time"), so every layer receives spikes. The
+instead, drawn per layer and step. The pixels reach layer 1 as ``input_coding``
+says: ``analog`` (the default, ENGINES.md section 3 and the seed's code: layer 1
+computes ``W x`` once, as direct coding does) or ``ttfs`` (the seed's text, "we
+encoded the input intensity into spike time": population 0 turns each pixel
+into a spike time through its own kernel, so every layer receives spikes). The
 readout ``W h + b`` integrates without firing and gives the logits.
 
 :meth:`TTFSNet.freeze` folds each batch norm into its layer (ENGINES.md
@@ -51,6 +53,8 @@ class Frozen:
     t_d: torch.Tensor
     window: int
     theta0: float
+    analog_input: bool = False
+    """Pixels enter layer 1 as values (no input population, no input spikes)."""
 
     def op(self, i: int, h: torch.Tensor, bias: bool = True) -> torch.Tensor:
         """Layer i's synaptic input (with its folded bias unless bias=False)."""
@@ -143,7 +147,9 @@ class TTFSNet(Prunable, nn.Module):
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {activation!r}")
         relu = activation == "relu"
-        h = self._activate(x if self.plan[0].kind == "conv2d" else x.flatten(1), 0, relu or _get(relaxed, 0))
+        h = x if self.plan[0].kind == "conv2d" else x.flatten(1)
+        if self.design.input_coding == "ttfs":
+            h = self._activate(h, 0, relu or _get(relaxed, 0))
         for i, (layer, spec) in enumerate(zip(self.layers, self.plan)):
             if spec.readout:
                 w, b = self._train_weight(i, generator), layer.bias
@@ -212,7 +218,8 @@ class TTFSNet(Prunable, nn.Module):
             grid = bias_grid(b, bits)
             biases.append(b if grid is None else quantize(b, grid, rounding, generator))
         self.frozen = Frozen(self.plan, weights, biases, self.tau.detach().clamp(min=MIN_TAU).clone(),
-                             self.t_d.detach().clone(), self.design.window, float(self.design.theta0))
+                             self.t_d.detach().clone(), self.design.window, float(self.design.theta0),
+                             analog_input=self.design.input_coding != "ttfs")
         return self.frozen
 
 
@@ -225,13 +232,16 @@ def infer(net: Frozen, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor
     """The frozen surrogate in closed form: logits and every population's spike times.
 
     Spike times are integers in 0..T_w-1, or T_w for a neuron that stays
-    silent; population 0 is the input. Pooled layers' times are before pooling.
+    silent; population 0 is the input (absent with analog input). Pooled
+    layers' times are before pooling.
     """
     h = x if net.plan[0].kind == "conv2d" else x.flatten(1)
     times = []
     for population in range(len(net.plan)):
         if population > 0:
             h = net.op(population - 1, h)
+        elif net.analog_input:
+            continue  # the pixels themselves reach layer 1
         tau, t_d = net.kernel(population)
         t = spike_time(h, tau, t_d, net.theta0, net.window)
         times.append(t)

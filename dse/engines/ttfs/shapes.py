@@ -1,8 +1,9 @@
 """The layer plan and shapes of a TTFS network, without torch.
 
 A network is ``input -> [conv3x3 -> BN -> TTFS (-> 2x2 max-pool)] x conv ->
-[dense -> BN -> TTFS] x hidden -> dense readout``. The input pixels are
-TTFS-encoded by their own population (layer 0 of the kernels), every hidden
+[dense -> BN -> TTFS] x hidden -> dense readout``. The pixels reach the first
+layer as values (``input_coding = "analog"``: dense MACs, like direct coding)
+or as spikes of their own population (``"ttfs"``: SynOps), every hidden
 population fires at most once, and the readout integrates without firing.
 
 :func:`plan` is the one description of that network: the model builds its
@@ -118,16 +119,17 @@ def kept(numel: int, pruning: float) -> int:
     return numel - math.floor(pruning * numel)
 
 
-def neuron_params(design: "Design", layer: LayerPlan) -> dict[str, tuple[int, int]]:
+def neuron_params(design: "Design", layer: LayerPlan, spiking_input: bool) -> dict[str, tuple[int, int]]:
     """What a layer stores besides its weights.
 
     Every layer: a membrane potential per neuron and the folded batch-norm bias
-    (at the weight precision), plus the (tau, t_d) of the kernel that decodes
-    its input spikes. Hidden layers also hold theta0 for their dynamic threshold
-    (their own kernel is stored by the layer they feed).
+    (at the weight precision), plus, where its input is spikes, the (tau, t_d)
+    of the kernel that decodes them. Hidden layers also hold theta0 for their
+    dynamic threshold (their own kernel is stored by the layer they feed).
     """
-    params = {"v_mem": (layer.n_neurons, FLOAT_STATE_BITS), "bias": (layer.bias_count, design.weight_bits),
-              "kernel": (2, FLOAT_STATE_BITS)}
+    params = {"v_mem": (layer.n_neurons, FLOAT_STATE_BITS), "bias": (layer.bias_count, design.weight_bits)}
+    if spiking_input:
+        params["kernel"] = (2, FLOAT_STATE_BITS)
     if not layer.readout:
         params["v_th"] = (1, FLOAT_STATE_BITS)
     return params
@@ -137,15 +139,17 @@ def static_profile(design: "Design", data: DataShape) -> Profile:
     """The design's Profile before training: shapes exact, activity zero.
 
     A layer integrates only in its own window, T_w of the ``(N_w + 1) x T_w``
-    steps, so its dense MACs per step are its dense MACs per window step spread
-    over the windows (rounded up): ``macs_per_step x timesteps`` is then the
-    dense work of a time-stepped simulation, ``n_weights x positions x T_w``.
+    steps, and analog input is added once, so ``macs_per_step`` spreads a
+    layer's dense work over all the steps (rounded up): ``macs_per_step x
+    timesteps`` is the dense work of a time-stepped simulation,
+    ``n_weights x positions`` x (T_w for spiking input, 1 for analog).
     """
     layers = []
-    layer_plan = plan(design, data)
-    windows = len(layer_plan) + 1
-    for layer in layer_plan:
+    steps = latency(design, data)
+    for i, layer in enumerate(plan(design, data)):
         nonzero = kept(layer.n_weights, design.pruning)
+        spiking = i > 0 or design.input_coding == "ttfs"
+        dense_work = layer.n_weights * layer.positions * (design.window if spiking else 1)
         layers.append(LayerProfile(
             name=layer.name,
             kind=layer.kind,
@@ -154,10 +158,10 @@ def static_profile(design: "Design", data: DataShape) -> Profile:
             n_weights=layer.n_weights,
             n_nonzero=nonzero,
             weight_bits=design.weight_bits,
-            neuron_params=neuron_params(design, layer),
-            macs_per_step=-(-layer.n_weights * layer.positions // windows),
+            neuron_params=neuron_params(design, layer, spiking),
+            macs_per_step=-(-dense_work // steps),
             fan_out=nonzero * layer.positions / layer.n_inputs,
-            spiking_input=True,
+            spiking_input=spiking,
         ))
-    return Profile(layers=tuple(layers), timesteps=latency(design, data), coding="ttfs",
+    return Profile(layers=tuple(layers), timesteps=steps, coding="ttfs",
                    accuracy=None, phase="inference")

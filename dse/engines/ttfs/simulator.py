@@ -4,7 +4,9 @@ Each population has an integration phase, then a fire phase, one window of
 T_w steps each, and the fire phase of one population is the integration phase
 of the next:
 
-- window 0: the input neurons integrate the pixels (V = x);
+- window 0: with ``input_coding = "ttfs"`` the input neurons integrate the
+  pixels (V = x) and fire in window 1; with analog input (the default) layer 1
+  adds ``W x`` to its V once, at the start, and receives no spikes;
 - window d (d = 1..N_w): population d-1 fires, at local step t' = 0..T_w-1,
   when ``V >= theta0 eps_{d-1}(t')`` (the dynamic threshold) and it has not
   fired yet; then it is refractory for good (at most one spike). Weight layer d
@@ -100,18 +102,21 @@ def synapses_per_input(net: Frozen, layer: int) -> torch.Tensor:
 def simulate(net: Frozen, x: torch.Tensor, counts: Activity | None = None) -> Simulation:
     """Run the network on a batch of inputs [B, C, H, W]; add its events to `counts`."""
     v = x if net.plan[0].kind == "conv2d" else x.flatten(1)
-    times = [fire(v, *net.kernel(0), net.theta0, net.window)[0]]
+    times = [] if net.analog_input else [fire(v, *net.kernel(0), net.theta0, net.window)[0]]
     for layer, spec in enumerate(net.plan):
-        arriving = times[-1]
-        if layer > 0 and net.plan[layer - 1].pool:
-            arriving = pool_times(arriving)
-        if spec.kind == "dense":
-            arriving = arriving.flatten(1)
-        v = integrate(net, layer, arriving, *net.kernel(layer))
-        if counts is not None:
-            spikes = (arriving < net.window).to(v.dtype)
-            counts.input_events[layer] += float(spikes.sum())
-            counts.synops[layer] += float((spikes * synapses_per_input(net, layer)).sum())
+        if layer == 0 and net.analog_input:
+            v = net.op(0, v)  # the analog input, added once: dense work, no events
+        else:
+            arriving = times[-1]
+            if layer > 0 and net.plan[layer - 1].pool:
+                arriving = pool_times(arriving)
+            if spec.kind == "dense":
+                arriving = arriving.flatten(1)
+            v = integrate(net, layer, arriving, *net.kernel(layer))
+            if counts is not None:
+                spikes = (arriving < net.window).to(v.dtype)
+                counts.input_events[layer] += float(spikes.sum())
+                counts.synops[layer] += float((spikes * synapses_per_input(net, layer)).sum())
         if spec.readout:
             if counts is not None:
                 counts.samples += x.shape[0]
