@@ -169,7 +169,8 @@ def run(design: Design, data: Dataset, budget: Budget, report: Report) -> TrialO
             "surrogate_accuracy": m.surrogate_accuracy,
             "agreement": m.agreement,
             "spike_agreement": m.spike_agreement,
-            "tau": [round(float(v), 4) for v in net.tau],
-            "t_d": [round(float(v), 4) for v in net.t_d],
+            # the trained kernels of the spiking populations (the input's only when it spikes)
+            "tau": [round(float(v), 4) for v in net.tau[net.analog_input:]],
+            "t_d": [round(float(v), 4) for v in net.t_d[net.analog_input:]],
         },
     )
