@@ -191,7 +191,6 @@ class Store:
             return [dict(row._mapping) for row in conn.execute(query)]
 
 
-
 def _is_race(exc: sa.exc.DBAPIError) -> bool:
     """An error another process causes by creating the same schema at the same time."""
     if isinstance(exc, sa.exc.IntegrityError):

@@ -90,7 +90,7 @@ class LayerProfile:
                 _fail(where, f"neuron_params[{key!r}] must be [count, bits], got {pair!r}")
             count, bits = pair
             if not 0 <= count <= MAX_COUNT or not 1 <= bits <= 64:
-                _fail(where, f"neuron_params[{key!r}] needs count >= 0 and bits in 1..64, "
+                _fail(where, f"neuron_params[{key!r}] needs count in 0..2**63-1 and bits in 1..64, "
                              f"got {list(pair)}")
             params[str(key)] = (count, bits)
         object.__setattr__(self, "neuron_params", params)

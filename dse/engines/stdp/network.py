@@ -359,9 +359,8 @@ class Network:
             if ranges is not None:
                 ranges.see(v_th=float(self.vth.max()))
         if counts is not None:
-            counts.add(B, input_events=float(spikes.sum()), exc_spikes=float(total.sum()))
-            if s.baseline:
-                counts.add(inh_spikes=float(inh_total))
+            counts.add(B, input_events=float(spikes.sum()), exc_spikes=float(total.sum()),
+                       inh_spikes=float(inh_total) if s.baseline else 0.0)
             if learning and s.baseline:  # depression per input spike, potentiation per excitatory spike
                 counts.add(updated_synapses=float(spikes.sum()) * n + float(total.sum()) * self.n_inputs)
         return total
