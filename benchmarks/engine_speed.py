@@ -126,7 +126,7 @@ def child(impl: str, steps: int, epochs: int, device_name: str, seed: int) -> di
     from dse.data import load_dataset
     from dse.engines import Budget
     from dse.engines.surrogate.engine import fit
-    from dse.space import make_design
+    from dse.design import make_design
 
     torch.set_num_threads(int(os.environ.get("BENCH_THREADS", "2")))
     device = torch.device(device_name)

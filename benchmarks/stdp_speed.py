@@ -50,7 +50,7 @@ from dse.engines.stdp.engine import spike_counts
 from dse.engines.stdp.network import Network
 from dse.engines.stdp.params import EXC_TO_INH, Setup
 from dse.engines.stdp.readout import assign_labels, predict
-from dse.space import make_design
+from dse.design import make_design
 
 N_NEURONS = 100
 STEPS = 250

@@ -32,7 +32,7 @@ from dse.engines.optim import Adam
 from dse.engines.runtime import resolve_device
 from dse.engines.ttfs.model import TTFSNet, infer
 from dse.engines.ttfs.simulator import simulate
-from dse.space import make_design
+from dse.design import make_design
 
 
 def sync(device: torch.device) -> None:

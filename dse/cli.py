@@ -15,7 +15,7 @@ from typing import Any, Callable
 import click
 
 from .errors import UserError
-from .storage import DEFAULT_URL
+from .store.names import DEFAULT_URL
 
 storage_option = click.option(
     "--storage", default=DEFAULT_URL, show_default=True, metavar="URL",
@@ -71,7 +71,7 @@ def _run_options(command: Callable) -> Callable:
 
 def _run(spec_path: str, storage: str, data_dir: str | None, device: str, n_trials: int | None,
          quiet: bool, report: bool) -> None:
-    from .report import pareto_frame, pareto_info, write_report
+    from .report import build, pareto_frame, write_report
     from .spec import load_spec
     from .study import run_study
 
@@ -86,14 +86,14 @@ def _run(spec_path: str, storage: str, data_dir: str | None, device: str, n_tria
         if result.interrupted:
             sys.exit(130)
         return
-    from .storage import Store
+    from .store import Store
 
-    store = Store(storage)
-    info = pareto_info(store, spec.name)
-    frame = pareto_frame(info)
+    store = Store(storage, create=False)
+    data = build(store, spec.name)
+    frame = pareto_frame(data)
     click.echo(f"Pareto-optimal designs of {spec.name} ({len(frame)}):", err=True)
     emit(frame, "table")
-    path = write_report(store, spec.name)
+    path = write_report(store, spec.name, data=data)
     click.echo(f"report: {path}")
     if result.interrupted:
         sys.exit(130)
@@ -123,7 +123,7 @@ def worker(spec: str, storage: str, data_dir: str | None, device: str, n_trials:
 def report(study: str, storage: str, output: str | None) -> None:
     """Write the Pareto-front HTML report of STUDY."""
     from .report import write_report
-    from .storage import Store
+    from .store import Store
 
     click.echo(f"report: {write_report(Store(storage, create=False), study, output)}")
 
@@ -170,25 +170,19 @@ def select(study: str, storage: str, fmt: str, mus: tuple[str, ...], variants: b
 @output_options
 def studies(storage: str, fmt: str) -> None:
     """The studies in the database, with their trial counts."""
-    import optuna
     import pandas as pd
 
-    from .storage import Store
-    from .study import SPEC_ATTR, quiet_optuna
+    from .query import open_store
 
-    quiet_optuna()
-    store = Store(storage, create=False)
+    store = open_store(storage)
     rows = []
-    for summary in optuna.get_all_study_summaries(store.optuna, include_best_trial=False):
-        spec = summary.user_attrs.get(SPEC_ATTR, {})
-        study = optuna.load_study(study_name=summary.study_name, storage=store.optuna)
-        states = [t.state.name.lower() for t in study.get_trials(deepcopy=False)]
-        rows.append({"study": summary.study_name, "engine": spec.get("engine", ""),
-                     "dataset": spec.get("dataset", ""), "trials": len(states),
-                     "complete": states.count("complete"), "pruned": states.count("pruned"),
-                     "failed": states.count("fail"),
-                     "objectives": ", ".join(f"{m} {d[:3]}" for m, d in
-                                             zip(spec.get("objectives", []), spec.get("directions", [])))})
+    for name in store.study_names():
+        spec = store.stored_spec(name)
+        counts = store.state_counts(name)
+        rows.append({"study": name, "engine": spec.engine, "dataset": spec.dataset,
+                     "trials": sum(counts.values()), "complete": counts.get("complete", 0),
+                     "pruned": counts.get("pruned", 0), "failed": counts.get("fail", 0),
+                     "objectives": ", ".join(f"{m} {d[:3]}" for m, d in spec.objective_pairs)})
     emit(pd.DataFrame(rows, columns=["study", "engine", "dataset", "trials", "complete", "pruned",
                                      "failed", "objectives"]), fmt)
 

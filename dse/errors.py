@@ -37,3 +37,12 @@ class StudyNotFound(UserError):
 
 class TrialDiverged(RuntimeError):
     """Training produced NaN or inf: the trial fails alone, with this reason."""
+
+
+def hw_message(exc: ValueError) -> str:
+    """A hwmodels error as a spec or CLI message: the place and what was expected, no package prefix."""
+    from hwmodels.validation import Invalid
+
+    if isinstance(exc, Invalid):
+        return f"{exc.where}: {exc.message}" if exc.where else exc.message
+    return str(exc).removeprefix("hwmodels: ")

@@ -1,35 +1,36 @@
-"""Search-space keys: what each one accepts, its default, one line of help.
+"""Search-key and setting declarations: what each key accepts, its default, one line of help.
 
-A :class:`Key` checks one value and returns it normalised, or raises
-``ValueError`` with the message ``expected <what>, got <value>`` that the spec
-loader prefixes with the file and key path. The shared keys of Contract 4 live
-here; each engine declares its own beside them (``dse/engines/<name>/keys.py``).
+A :class:`Key` is a name, a kind (how Optuna samples it), a default, help text
+and a constraint from :mod:`hwmodels.validation`, the one validation
+vocabulary of the project. ``Key.check`` returns the value normalised or raises
+:class:`hwmodels.validation.Invalid` (``expected <what>, got <value>``), which
+the spec loader places at the file and key path. The shared keys of the
+engines live here; each engine declares its own in ``dse/engines/<name>/keys.py``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
+
+from hwmodels.validation import Boolean, Constraint, Interval, Invalid, ListOf, StrOptions, show
+
+__all__ = ["Key", "Invalid", "SHARED_KEYS", "ROUNDINGS", "QUANTIZATIONS", "show"]
 
 ROUNDINGS = ("truncate", "nearest", "stochastic")
 QUANTIZATIONS = ("ptq", "qat")
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+KINDS = ("int", "float", "str", "bool", "ints")
 
 
 @dataclass(frozen=True)
 class Key:
-    """One search-space key.
+    """One declared key.
 
     kind: "int", "float", "str", "bool" or "ints" (a list of integers).
-    low/high bound numbers (and each element of "ints"); `open_high` makes the
-    upper bound exclusive. options lists the valid strings.
+    low/high bound numbers (and each element of "ints"); ``open_high`` makes the
+    upper bound exclusive. ``options`` lists the valid strings; ``min_len`` the
+    shortest valid list.
     """
 
     name: str
@@ -42,68 +43,28 @@ class Key:
     options: tuple[str, ...] = ()
     min_len: int = 1
 
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"key {self.name!r}: kind must be one of {KINDS}, got {self.kind!r}")
+
     @property
     def numeric(self) -> bool:
         return self.kind in ("int", "float")
 
+    @cached_property
+    def constraint(self) -> Constraint:
+        closed = "left" if self.open_high else "both"
+        if self.kind in ("int", "float", "ints"):
+            number = Interval(float if self.kind == "float" else int, self.low, self.high, closed)
+            return ListOf(number, self.min_len) if self.kind == "ints" else number
+        return StrOptions(self.options) if self.kind == "str" else Boolean()
+
     def expected(self) -> str:
-        if self.kind == "str":
-            return "one of " + ", ".join(f'"{o}"' for o in self.options)
-        if self.kind == "bool":
-            return "true or false"
-        noun = {"int": "integers", "float": "numbers", "ints": "lists of integers"}[self.kind]
-        return f"{noun} {self._range()}".rstrip()
-
-    def _num(self, value: float) -> str:
-        return str(int(value)) if self.kind in ("int", "ints") else f"{value:g}"
-
-    def _range(self) -> str:
-        low, high = self.low, self.high
-        if low is not None and high is not None:
-            return (f"in [{self._num(low)}, {self._num(high)})" if self.open_high
-                    else f"{self._num(low)}..{self._num(high)}")
-        if low is not None:
-            return f">= {self._num(low)}"
-        if high is not None:
-            return f"<= {self._num(high)}"
-        return ""
-
-    def _in_range(self, value: float) -> bool:
-        if self.low is not None and value < self.low:
-            return False
-        if self.high is not None and (value >= self.high if self.open_high else value > self.high):
-            return False
-        return True
+        return self.constraint.describe()
 
     def check(self, value: Any) -> Any:
-        """The value normalised (lists become tuples, ints floats where needed)."""
-        ok = False
-        if self.kind == "int":
-            ok = _is_int(value) and self._in_range(value)
-        elif self.kind == "float":
-            ok = _is_number(value) and self._in_range(value)
-            value = float(value) if ok else value
-        elif self.kind == "str":
-            ok = isinstance(value, str) and value in self.options
-        elif self.kind == "bool":
-            ok = isinstance(value, bool)
-        elif self.kind == "ints":
-            ok = isinstance(value, (list, tuple)) and len(value) >= self.min_len and all(
-                _is_int(v) and self._in_range(v) for v in value)
-            value = tuple(value) if ok else value
-        if not ok:
-            raise ValueError(f"expected {self.expected()}, got {_show(value)}")
-        return value
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, str):
-        return f'"{value}"'
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_show(v) for v in value) + "]"
-    return repr(value)
+        """The value normalised (lists become tuples, ints floats where needed), or :class:`Invalid`."""
+        return self.constraint.check(value)
 
 
 SHARED_KEYS: dict[str, Key] = {k.name: k for k in (

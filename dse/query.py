@@ -4,19 +4,22 @@ parameter and metric.
 >>> from dse.query import query
 >>> df = query("digits-quickstart", "sqlite:///dse.db")  # doctest: +SKIP
 >>> df[df.state == "complete"].sort_values("memory_bits")  # doctest: +SKIP
+
+Reads the store's typed records only (no Optuna study objects, no engines, no torch).
 """
 
 from __future__ import annotations
 
 import pandas as pd
-from optuna.trial import TrialState
 
-from .space import decode
-from .spec import TRAINING_PREFIX
-from .storage import DEFAULT_URL, Store
-from .study import TRAINING
+from .store import DEFAULT_URL, PointRecord, Store
 
 LEADING = ["trial", "variant", "state"]
+
+
+def open_store(storage: str | Store) -> Store:
+    """A store to read: an existing database, never a new empty one."""
+    return storage if isinstance(storage, Store) else Store(storage, create=False)
 
 
 def query(study_name: str, storage: str | Store = DEFAULT_URL, *, variants: bool = False,
@@ -25,51 +28,36 @@ def query(study_name: str, storage: str | Store = DEFAULT_URL, *, variants: bool
 
     ``variants=True`` adds a row for each further design point a trial produced
     (e.g. the same weights evaluated at fewer timesteps), told apart by the
-    ``variant`` column. An engine's training-phase metrics (STDP learns on the
-    device) are columns ``training_<metric>``. ``states`` keeps only trials in those states
-    ("complete", "pruned", "fail", "running").
+    ``variant`` column, its own parameters (e.g. its ``timesteps``) and its
+    ``parent``. An engine's training-phase metrics (STDP learns on the device)
+    are columns ``training_<metric>``. ``states`` keeps only trials in those
+    states ("complete", "pruned", "fail", "running").
     """
-    store = storage if isinstance(storage, Store) else Store(storage, create=False)
-    study = store.load_study(study_name)
-    trials = study.get_trials(deepcopy=False)
-    metrics = pd.DataFrame(store.metrics(study_name))
-    by_trial: dict[tuple[int, str], dict[str, float]] = {}
-    if not metrics.empty:
-        for (trial_id, variant), group in metrics.groupby(["trial_id", "variant"]):
-            by_trial[(trial_id, variant)] = dict(zip(group["metric"], group["value"]))
-    rows = []
-    for trial in trials:
-        state = trial.state.name.lower()
-        if states and state not in states:
-            continue
-        base = {"trial": trial.number, "variant": "", "state": state}
-        base.update({name: _plain(decode(value)) for name, value in trial.params.items()})
-        own = {v for (tid, v) in by_trial if tid == trial._trial_id} - {TRAINING}
-        training = {f"{TRAINING_PREFIX}{m}": v for m, v in by_trial.get((trial._trial_id, TRAINING), {}).items()}
-        for variant in sorted(own | {""}):
-            if variant and not variants:
-                continue
-            row = dict(base, variant=variant)
-            row.update(by_trial.get((trial._trial_id, variant), {}))
-            row.update(training)  # the training phase is the same for every evaluation of a trial
-            row["duration_s"] = trial.duration.total_seconds() if trial.duration else None
-            row["note"] = _note(trial)
-            rows.append(row)
-    frame = pd.DataFrame(rows)
-    if frame.empty:
+    store = open_store(storage)
+    points = store.points(study_name, variants=variants, states=states)
+    rows = [_row(p) for p in points]
+    if not rows:
         return pd.DataFrame(columns=LEADING)
+    frame = pd.DataFrame(rows)
     if not variants:
-        frame = frame.drop(columns=["variant"])
+        frame = frame.drop(columns=["variant", "parent"])
     return frame.reset_index(drop=True)
 
 
-def _plain(value):
-    return list(value) if isinstance(value, tuple) else value
+def _row(point: PointRecord) -> dict:
+    row = {"trial": point.trial, "variant": point.variant, "state": point.state}
+    row.update({k: list(v) if isinstance(v, tuple) else v for k, v in point.params.items()})
+    row.update(point.metrics)
+    row["duration_s"] = point.duration_s
+    row["note"] = _note(point)
+    row["parent"] = point.parent if point.parent is not None else ""
+    return row
 
 
-def _note(trial) -> str:
-    if trial.state == TrialState.FAIL:
-        return str(trial.user_attrs.get("fail_reason", "failed"))
-    if trial.state == TrialState.PRUNED:
-        return str(trial.user_attrs.get("infeasible", "pruned"))
+def _note(point: PointRecord) -> str:
+    if point.state == "fail":
+        return point.note or "failed"
+    if point.state == "pruned":
+        return point.note or "pruned"
     return ""
+

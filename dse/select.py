@@ -24,9 +24,9 @@ import hwmodels
 import pandas as pd
 
 from .errors import UserError
-from .space import decode
-from .storage import DEFAULT_URL, Store
-from .study import SPEC_ATTR, TRAINING
+from .query import open_store
+from .store import DEFAULT_URL, Store
+from .store import names as n
 
 COLUMNS = ["mu", "trial", "variant", "reward", "accuracy", "memory_bits", "memory_ratio"]
 
@@ -35,7 +35,8 @@ def check_mu(value: float) -> float:
     try:
         return hwmodels.get("reward").resolve({"mu": value})["mu"]
     except ValueError as exc:
-        raise UserError(f"--mu {value}: {str(exc).split(': ', 2)[-1]}") from None
+        message = exc.message if isinstance(exc, hwmodels.validation.Invalid) else str(exc).split(": ", 2)[-1]
+        raise UserError(f"--mu {value}: {message}") from None
 
 
 def select(study_name: str, storage: str | Store = DEFAULT_URL, mus: Iterable[float] = (0.5,), *,
@@ -49,31 +50,26 @@ def select(study_name: str, storage: str | Store = DEFAULT_URL, mus: Iterable[fl
     mus = [check_mu(mu) for mu in mus]
     if not mus:
         raise UserError("--mu: give at least one trade-off value, e.g. --mu 0.5")
-    store = storage if isinstance(storage, Store) else Store(storage, create=False)
-    study = store.load_study(study_name)
-    options = study.user_attrs.get(SPEC_ATTR, {}).get("hardware_options", {})
+    store = open_store(storage)
+    options = store.stored_spec(study_name).hardware_options
     memory_options = {"sparse_format": options["sparse_format"]} if "sparse_format" in options else {}
-    params = {t.number: {k: decode(v) for k, v in t.params.items()} for t in study.get_trials(deepcopy=False)}
+    points = {p.key: p for p in store.points(study_name, variants=variants, states=("complete",))}
     candidates = []
-    for _, number, variant, profile in store.profiles(study_name):
-        if variant == TRAINING or (variant and not variants) or profile.accuracy is None:
+    for key, profile in store.profiles(study_name, points).items():
+        if key[1] == n.TRAINING or profile.accuracy is None:
             continue
-        candidates.append((number, variant, profile, hwmodels.evaluate(profile, "memory", **memory_options)))
+        candidates.append((points[key], profile, hwmodels.evaluate(profile, "memory", **memory_options)))
     rows = []
-    for mu in mus:
-        scored = [(hwmodels.evaluate(profile, "reward", mu=mu, **memory_options), number, variant, profile, memory)
-                  for number, variant, profile, memory in candidates]
-        if not scored:
-            break
-        reward, number, variant, profile, memory = max(
-            scored, key=lambda c: (c[0]["reward"], -c[4]["memory_bits"], -c[1]))
-        rows.append({"mu": mu, "trial": number, "variant": variant, "reward": reward["reward"],
+    for mu in mus if candidates else ():
+        scored = [(hwmodels.evaluate(profile, "reward", mu=mu, **memory_options), point, profile, memory)
+                  for point, profile, memory in candidates]
+        reward, point, profile, memory = max(
+            scored, key=lambda c: (c[0]["reward"], -c[3]["memory_bits"], -c[1].trial))
+        rows.append({"mu": mu, "trial": point.trial, "variant": point.variant, "reward": reward["reward"],
                      "accuracy": profile.accuracy, "memory_bits": memory["memory_bits"],
                      "memory_ratio": reward["memory_ratio"],
-                     **{k: list(v) if isinstance(v, tuple) else v for k, v in params.get(number, {}).items()}})
-    frame = pd.DataFrame(rows)
-    if frame.empty:
+                     **{k: list(v) if isinstance(v, tuple) else v for k, v in point.params.items()}})
+    if not rows:
         return pd.DataFrame(columns=COLUMNS)
-    if not variants:
-        frame = frame.drop(columns=["variant"])
-    return frame
+    frame = pd.DataFrame(rows)
+    return frame if variants else frame.drop(columns=["variant"])

@@ -56,7 +56,7 @@ def test_run_query_report_studies_and_rescore(workdir, tiny_spec, capsys) -> Non
 
 def test_rescore_replaces_metrics_from_the_stored_profiles(workdir, tiny_spec, capsys) -> None:
     import hwmodels
-    from dse.storage import Store
+    from dse.store import Store
 
     spec = tiny_spec(n_trials=2)
     assert invoke(capsys, ["run", str(spec), "--quiet"])[0] == 0

@@ -56,7 +56,7 @@ def test_lif_uses_the_pytorch_loop_for_other_dtypes() -> None:
 def test_without_the_kernel_the_engine_still_trains(tmp_path) -> None:
     code = ("import os; from dse.engines.surrogate.fused import library; assert library() is None; "
             "from dse.data import load_dataset; from dse.engines import Budget, get; "
-            "from dse.space import make_design; "
+            "from dse.design import make_design; "
             "out = get('surrogate').run(make_design('surrogate', {'hidden': (32,), 'timesteps': 4}), "
             "load_dataset('digits'), Budget(epochs=3), lambda e, a: None); assert out.accuracy > 0.5")
     env = {"DSE_NO_FUSED": "1", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}

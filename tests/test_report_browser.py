@@ -8,7 +8,7 @@ import pytest
 
 from dse.report import write_report
 from dse.spec import load_spec
-from dse.storage import Store
+from dse.store import Store
 from dse.study import run_study
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

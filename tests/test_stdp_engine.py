@@ -11,7 +11,7 @@ from dse.data import load_dataset
 from dse.engines import Budget, DataShape, get
 from dse.engines.stdp.shapes import Activity, profile
 from dse.errors import UserError
-from dse.space import make_design
+from dse.design import make_design
 
 DIGITS = DataShape((1, 8, 8), 10)
 ACTIVITY_FIELDS = {"input_events", "output_spikes", "fan_out"}

@@ -8,7 +8,7 @@ import torch
 from dse.engines.quant import Grid, fixed_point, quantize
 from dse.engines.stdp.network import Counts, Network, Ranges, input_traces
 from dse.engines.stdp.params import EXC, INH, TAU_THETA, TAU_TRACE, Setup
-from dse.space import make_design
+from dse.design import make_design
 
 D = math.exp(-1.0 / TAU_TRACE)  # trace decay per step
 

@@ -9,9 +9,9 @@ import pytest
 import hwmodels
 from dse import engines
 from dse.query import query
-from dse.report import nondominated, pareto_info, write_report
+from dse.report import nondominated, build, write_report
 from dse.spec import load_spec
-from dse.storage import Store
+from dse.store import Store
 from dse.study import run_study
 
 
@@ -129,12 +129,12 @@ def test_designs_over_a_shape_only_constraint_are_rejected_before_training(workd
     assert all(t.constraints == {"memory_bits": t.user_attrs["memory_bits"] - 5000} for t in complete)
 
 
-def test_report_file_and_pareto_info(workdir, tiny_spec) -> None:
+def test_report_file_and_build(workdir, tiny_spec) -> None:
     url = f"sqlite:///{workdir / 'p.db'}"
     spec = load_spec(tiny_spec(n_trials=4))
     run_study(spec, storage=url, show_progress=False)
     store = Store(url)
-    info = pareto_info(store, spec.name)
+    info = build(store, spec.name)
     assert len(info.points) == 8  # 4 trials, each also evaluated at T=1
     values = [[p.metrics["accuracy"], p.metrics["memory_bits"]] for p in info.points]
     import numpy as np

@@ -13,7 +13,7 @@ from dse.engines.activity import Activity
 from dse.engines.runtime import tensors
 from dse.engines.surrogate.engine import fit
 from dse.engines.surrogate.shapes import conv_out, plan, reduction_cells
-from dse.space import make_design
+from dse.design import make_design
 from dse.spec import parse_spec
 from dse.study import run_study
 

@@ -13,7 +13,7 @@ from dse.engines.quant import quantize_weight
 from dse.engines.runtime import tensors
 from dse.engines.surrogate.engine import fit, measure
 from dse.engines.surrogate.neurons import NeuronConfig, lif_sequence, spike, surrogate_grad
-from dse.space import make_design
+from dse.design import make_design
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from dse.engines.ttfs.engine import fit
 from dse.engines.ttfs.shapes import plan
 from dse.errors import SpecError
 from dse.spec import parse_spec
-from dse.space import make_design
+from dse.design import make_design
 
 DIGITS = DataShape((1, 8, 8), 10)
 

@@ -14,7 +14,7 @@ from dse.engines.ttfs.kernel import (decode, kernel_bn_loss, kernel_regularisati
                                      relaxation_probability, relaxed_layers, spike_time, ttfs,
                                      ttfs_reference, x_max, x_min)
 from dse.engines.ttfs.model import TTFSNet
-from dse.space import make_design
+from dse.design import make_design
 
 F64 = torch.float64
 TAU, TD, WINDOW = torch.tensor(10.0, dtype=F64), torch.tensor(0.0, dtype=F64), 32

@@ -16,7 +16,7 @@ from dse.engines.ttfs.model import Frozen, infer, pool_times
 from dse.engines.ttfs.shapes import plan
 from dse.engines.ttfs.kernel import kernel_table, spike_time
 from dse.engines.ttfs.simulator import fire, simulate, synapses_per_input
-from dse.space import make_design
+from dse.design import make_design
 
 F64 = torch.float64
 

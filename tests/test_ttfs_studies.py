@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from dse.report import pareto_info, points_table, write_report
+from dse.report import build, points_table, write_report
 from dse.spec import load_spec, parse_spec
-from dse.storage import Store
+from dse.store import Store
 from dse.study import run_study
 
 STUDIES = Path(__file__).resolve().parent.parent / "studies"
@@ -45,7 +45,7 @@ def test_one_report_compares_codings_with_latency_and_energy(workdir) -> None:
     spec = parse_spec(data, "codings.toml")
     url = f"sqlite:///{workdir / 'c.db'}"
     run_study(spec, storage=url, show_progress=False)
-    info = pareto_info(Store(url), spec.name)
+    info = build(Store(url), spec.name)
     engines = {p.params["engine"] for p in info.points}
     assert engines == {"surrogate", "ttfs"}
     for p in info.points:  # latency of every design: the surrogate's T, TTFS's (2 + 1) x 8 steps
@@ -65,7 +65,7 @@ def test_kernel_aware_batch_norm_cuts_spikes_at_the_seeds_setting(workdir) -> No
     """The seed's TB trend on digits, three seeds: lambda_TB = 1e-4 fires fewer spikes than 0."""
     from dse.data import load_dataset
     from dse.engines import Budget, get
-    from dse.space import make_design
+    from dse.design import make_design
 
     digits = load_dataset("digits")
     spikes = {}

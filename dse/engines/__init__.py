@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import importlib
 
-from ._base import Budget, DataShape, Engine, Report, TrialOutcome
+from ._base import TRAIN_KEYS, Budget, DataShape, Design, DesignError, Engine, Report, TrialOutcome
 
-__all__ = ["Budget", "DataShape", "Engine", "Report", "TrialOutcome", "get", "names"]
+__all__ = ["Budget", "DataShape", "Design", "DesignError", "Engine", "Report", "TrialOutcome", "TRAIN_KEYS",
+           "get", "names"]
 
 _ENGINES = {
     "surrogate": "dse.engines.surrogate",

@@ -1,4 +1,11 @@
-"""What every engine shares: the trial's budget, its outcome, the engine record.
+"""What every engine shares: its declaration, its design, the trial's budget and outcome.
+
+An engine declares each of its keys once (:class:`dse.keys.Key`: kind, range,
+default, help); its :class:`Design` class is derived from that declaration, so
+a key the spec accepts is a field the engine reads, and nothing else is. Rules
+that involve several keys live in the engine's ``check(design)`` hook, which
+the spec runs over the whole space at load time and the study runs again
+before a trial trains.
 
 This module never imports torch: the spec loader, the feasibility pre-check and
 ``dse models`` read an engine's keys and shapes without a deep-learning stack.
@@ -6,17 +13,17 @@ This module never imports torch: the spec loader, the feasibility pre-check and
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping
 
 from hwmodels import Profile
 
-from ..keys import Key
+from ..keys import SHARED_KEYS, Key
 
 if TYPE_CHECKING:
     from ..data import Dataset
-    from ..space import Design
 
 Report = Callable[[int, float], None]
 """``report(step, accuracy)``: intermediate validation accuracy; raises the
@@ -83,8 +90,47 @@ class DataShape:
 
 
 @dataclass(frozen=True)
+class Design:
+    """One design point of one engine: a frozen record with a field per declared key.
+
+    Each engine's subclass is made from its declaration (:attr:`Engine.design_type`);
+    ``engine`` names it. Two designs are equal when their engine and every
+    field (defaults included) are equal.
+    """
+
+    engine: ClassVar[str] = ""
+
+    def params(self) -> dict[str, Any]:
+        """The values the engine trains with (fields not None), by key."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                if getattr(self, f.name) is not None}
+
+    def __reduce__(self) -> tuple:
+        # the class is made at run time: pickle it as (engine, fields), e.g. for a cluster worker
+        return _rebuild, (self.engine, {f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
+
+
+def _rebuild(engine: str, values: dict[str, Any]) -> Design:
+    from . import get
+
+    return get(engine).design(**values)
+
+
+class DesignError(ValueError):
+    """A design whose keys contradict each other (an engine's ``check`` hook).
+
+    ``keys`` names the search keys involved, so the spec can point at them.
+    """
+
+    def __init__(self, keys: tuple[str, ...], message: str) -> None:
+        self.keys = tuple(keys)
+        self.message = message
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
 class Engine:
-    """An engine: its search keys and defaults, shape-only profiles, and run()."""
+    """An engine: its search keys and defaults, its Design class, shape-only profiles, and run()."""
 
     name: str
     help: str
@@ -109,6 +155,39 @@ class Engine:
     parameters, e.g. one operation per cell edge. ``pick(name, param)`` samples a
     parameter called `name` with the distribution of the spec's `param`;
     ``params`` are the spec's parameters of this engine by key."""
+    check: Callable[["Design"], None] | None = None
+    """``check(design)`` raises :class:`DesignError` for keys that contradict each
+    other (e.g. an update interval longer than the presentation)."""
+    design_type: type = field(init=False, repr=False, compare=False)
+    """The engine's :class:`Design` subclass, one field per key of :attr:`all_keys`."""
+
+    def __post_init__(self) -> None:
+        clash = set(self.keys) & set(SHARED_KEYS)
+        if clash:
+            raise ValueError(f"engine {self.name!r} redeclares shared key(s) {sorted(clash)}")
+        fields = [(name, Any, field(default=key.default)) for name, key in self.all_keys.items()]
+        design_type = dataclasses.make_dataclass(
+            f"{self.name.capitalize()}Design", fields, bases=(Design,), frozen=True,
+            namespace={"engine": self.name, "__module__": __name__,
+                       "__doc__": f"A design of the {self.name!r} engine: {self.help}."})
+        object.__setattr__(self, "design_type", design_type)
+
+    @property
+    def all_keys(self) -> dict[str, Key]:
+        """Every search key the engine understands, shared ones with the engine's defaults."""
+        keys = {name: dataclasses.replace(SHARED_KEYS[name], default=self.defaults.get(name, SHARED_KEYS[name].default))
+                for name in self.shared}
+        keys.update(self.keys)
+        return keys
+
+    def design(self, **values: Any) -> "Design":
+        """A Design of this engine; missing keys take their defaults (values are not checked here)."""
+        return self.design_type(**values)
+
+    def validate(self, design: "Design") -> None:
+        """Run the engine's rules across keys (:class:`DesignError`)."""
+        if self.check is not None:
+            self.check(design)
 
     def run(self, design: "Design", data: "Dataset", budget: Budget, report: Report) -> TrialOutcome:
         module, _, function = self.runner.partition(":")

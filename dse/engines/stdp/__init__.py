@@ -5,7 +5,7 @@ evaluation in :mod:`.engine`.
 """
 
 from .._base import Engine
-from .keys import KEYS, TRAIN_KEYS
+from .keys import KEYS, TRAIN_KEYS, check
 from .shapes import static_profile
 
 ENGINE = Engine(
@@ -18,4 +18,5 @@ ENGINE = Engine(
     runner="dse.engines.stdp.engine:run",
     train_keys=TRAIN_KEYS,
     training_profile=True,
+    check=check,
 )

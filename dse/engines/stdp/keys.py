@@ -15,6 +15,7 @@ see the README for the measurements behind them.
 
 from __future__ import annotations
 
+from .._base import DesignError
 from ...keys import Key
 
 NETWORKS = ("diehl-cook", "tinysnn")
@@ -49,3 +50,12 @@ TRAIN_KEYS: dict[str, Key] = {k.name: k for k in (
         low=0.0, high=1.0),
     Key("s_th", "float", 10.0, "tinysnn: spike-count normaliser S_th of Eq. 1", low=1e-6, high=1e6),
 )}
+
+
+def check(design) -> None:
+    """tinySNN updates its weights every ``update_interval`` steps of a presentation:
+    an interval longer than the presentation would never update them."""
+    if design.network != "diehl-cook" and design.update_interval > design.timesteps:
+        raise DesignError(("update_interval", "timesteps"),
+                          f"update_interval ({design.update_interval}) exceeds timesteps ({design.timesteps}): "
+                          f"tinySNN would never update its weights; use update_interval <= timesteps")

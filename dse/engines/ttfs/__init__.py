@@ -6,7 +6,7 @@ event-driven simulator that checks it in :mod:`.simulator`.
 """
 
 from .._base import Engine
-from .keys import KEYS, TRAIN_KEYS
+from .keys import KEYS, TRAIN_KEYS, check
 from .shapes import static_profile
 
 ENGINE = Engine(
@@ -18,4 +18,5 @@ ENGINE = Engine(
     static_profile=static_profile,
     runner="dse.engines.ttfs.engine:run",
     train_keys=TRAIN_KEYS,
+    check=check,
 )

@@ -8,6 +8,7 @@ a study turns them on.
 
 from __future__ import annotations
 
+from .._base import DesignError
 from ...keys import Key
 
 KEYS: dict[str, Key] = {k.name: k for k in (
@@ -38,3 +39,13 @@ TRAIN_KEYS: dict[str, Key] = {k.name: k for k in (
         "terms apply (the seed: 50 of 2000 on CIFAR-10; ENGINES.md section 4: 20 of ~200)",
         low=0, high=1_000_000),
 )}
+
+
+def check(design) -> None:
+    """A 0 in ``conv`` is a 2x2 max-pool of the convolution before it: it needs one."""
+    previous = None
+    for i, width in enumerate(design.conv):
+        if width == 0 and previous in (None, 0):
+            raise DesignError(("conv",), f"conv {list(design.conv)}: a 0 (2x2 max-pool) must follow a "
+                                         f"convolution (position {i})")
+        previous = width

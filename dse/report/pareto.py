@@ -1,0 +1,54 @@
+"""Non-dominated sorting: which points no other point dominates.
+
+Written here because Optuna exposes only the full-dimensional front of
+completed trials publicly (``study.best_trials``), while a report needs the
+front of every pair of objectives and of every design point (variants
+included). Two objectives take one sort, O(n log n); more are compared in
+blocks of rows, so memory stays O(block x n) however many points there are.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+BLOCK = 256
+"""Rows compared against all others at once (for three or more objectives)."""
+
+
+def nondominated(values: np.ndarray, directions: list[str]) -> np.ndarray:
+    """Boolean mask of the rows no other row dominates (equal rows are all kept)."""
+    values = np.asarray(values, dtype=float).reshape(len(values), len(directions))
+    if len(values) == 0:
+        return np.zeros(0, dtype=bool)
+    signs = np.array([-1.0 if d == "maximize" else 1.0 for d in directions])
+    v = values * signs  # everything minimised
+    if v.shape[1] == 1:
+        return v[:, 0] == v[:, 0].min()
+    if v.shape[1] == 2:
+        return _front_2d(v[:, 0], v[:, 1])
+    return _front_blocks(v)
+
+
+def _front_2d(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Sort by x then y; within equal x only the smallest y survives, and only where no
+    smaller x reached a y as small."""
+    order = np.lexsort((y, x))
+    xs, ys = x[order], y[order]
+    starts = np.r_[True, xs[1:] != xs[:-1]]
+    group = np.cumsum(starts) - 1
+    group_min = ys[starts]  # the first of each x-group has its smallest y
+    before = np.r_[np.inf, np.minimum.accumulate(group_min)[:-1]]  # best y of strictly smaller x
+    keep_sorted = (ys <= group_min[group]) & (before[group] > ys)
+    keep = np.empty(len(x), dtype=bool)
+    keep[order] = keep_sorted
+    return keep
+
+
+def _front_blocks(v: np.ndarray) -> np.ndarray:
+    keep = np.ones(len(v), dtype=bool)
+    for start in range(0, len(v), BLOCK):
+        rows = v[start:start + BLOCK]
+        no_worse = (v[None, :, :] <= rows[:, None, :]).all(-1)  # [block, n]: j is no worse than i
+        better = (v[None, :, :] < rows[:, None, :]).any(-1)
+        keep[start:start + BLOCK] = ~(no_worse & better).any(1)
+    return keep

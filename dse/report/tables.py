@@ -1,0 +1,64 @@
+"""The report's tables: Pareto-optimal designs, all design points, per-layer breakdowns."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from .data import Point, ReportData
+
+TABLE_METRICS = ("accuracy", "memory_bits", "bit_synops", "energy_45nm_j", "spikes_per_sample",
+                 "energy_truenorth", "energy_spinnaker")
+"""Metrics shown in the tables beside the objectives, where the study has them."""
+LAYER_METRICS = ("memory_bits", "synops", "bit_synops", "macs", "energy_45nm_j", "spikes_per_sample")
+
+
+def fmt(value: Any) -> str:
+    if isinstance(value, float):
+        if value == 0 or 1e-3 <= abs(value) < 1e6:
+            return f"{value:.4g}"
+        return f"{value:.3e}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(map(str, value)) + "]"
+    return str(value)
+
+
+def points_table(data: ReportData, points: list[Point]) -> tuple[list[str], list[list[Any]]]:
+    """Header and rows of `points`, sorted by the first objective."""
+    names = [m for m, _ in data.objectives]
+    first, direction = data.objectives[0]
+    points = sorted(points, key=lambda p: p.metrics[first], reverse=direction == "maximize")
+    extra = [m for m in TABLE_METRICS if m not in names and any(m in p.metrics for p in points)]
+    params = list(dict.fromkeys(k for p in points for k in p.params))
+    header = ["trial", *names, *extra, *params]
+    rows = [[p.label, *(p.metrics[m] for m in names), *(p.metrics.get(m, "") for m in extra),
+             *(p.params.get(k, "") for k in params)] for p in points]
+    return header, rows
+
+
+def pareto_table(data: ReportData) -> tuple[list[str], list[list[Any]]]:
+    """Header and rows of the Pareto-optimal points, sorted by the first objective."""
+    return points_table(data, data.pareto)
+
+
+def pareto_frame(data: ReportData) -> pd.DataFrame:
+    header, rows = pareto_table(data)
+    return pd.DataFrame(rows, columns=header)
+
+
+def to_html(header: list[str], rows: list[list[Any]]) -> str:
+    """An HTML table, every cell formatted and escaped by pandas."""
+    frame = pd.DataFrame([[fmt(c) for c in row] for row in rows], columns=header)
+    table = frame.to_html(index=False, escape=True, border=0)
+    return f'<div class="scroll">{table}</div>'
+
+
+def layer_tables(data: ReportData) -> list[tuple[str, str]]:
+    """(label, HTML table) of each Pareto-optimal design's per-layer costs."""
+    out = []
+    for label, layers in data.layers.items():
+        metrics = [m for m in LAYER_METRICS if any(m in v for v in layers.values())]
+        rows = [[name, *(values.get(m, "") for m in metrics)] for name, values in layers.items()]
+        out.append((label, to_html(["layer", *metrics], rows)))
+    return out

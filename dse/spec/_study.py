@@ -1,0 +1,54 @@
+"""The ``[study]`` section, and command-line overrides checked by the same declarations."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from hwmodels.validation import String, show
+
+from .. import engines
+from ..data import DATASETS
+from ..keys import Key
+from ._checker import Checker
+from .model import NAME_RE, PRUNERS, SAMPLERS, StudySpec
+
+KEYS: dict[str, Key] = {k.name: k for k in (
+    Key("dataset", "str", "digits", "the data set", options=tuple(DATASETS)),
+    Key("n_trials", "int", 30, "trained designs to complete", low=1, high=10**7),
+    Key("sampler", "str", "nsga2", "Optuna sampler", options=SAMPLERS),
+    Key("seed", "int", 0, "seed of the sampler and of every trial", low=0, high=2**31 - 1),
+    Key("pruner", "str", "none", "early stopping of hopeless trials", options=PRUNERS),
+)}
+"""Keys of [study] besides name, engine and description (also the CLI overrides)."""
+VALID = ("name", "engine", *KEYS, "description")
+
+
+def study_section(check: Checker, study: dict[str, Any], overrides: Mapping[str, Any]) -> StudySpec:
+    """The [study] table with the command line's overrides (``--n-trials`` ...) applied and checked."""
+    check.only(study, "[study]", VALID)
+    for required in ("name", "engine"):
+        if required not in study:
+            raise check.fail(f"[study].{required}", "missing; it is required")
+    name = study["name"]
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        raise check.fail("[study].name", f"expected letters, digits, '-', '_' or '.', got {show(name)}")
+    chosen = _engines(check, study["engine"])
+    values = {k: check.value(key, study[k], f"[study].{k}") for k, key in KEYS.items() if k in study}
+    for k, value in overrides.items():
+        if k not in KEYS:
+            raise ValueError(f"no [study] key {k!r} to override; valid: {', '.join(KEYS)}")
+        if value is not None:
+            values[k] = check.value(KEYS[k], value, f"--{k.replace('_', '-')}")
+    description = check.value(String(), study.get("description", ""), "[study].description")
+    return StudySpec(path=check.path, name=name, engines=chosen, description=description, **values)
+
+
+def _engines(check: Checker, engine: Any) -> tuple[str, ...]:
+    chosen = engine if isinstance(engine, list) and engine else [engine]
+    for engine_name in chosen:
+        if engine_name not in engines.names():
+            quoted = ", ".join(f'"{e}"' for e in engines.names())
+            raise check.fail("[study].engine", f"expected one of {quoted} (or a list of them), got {show(engine)}")
+    if len(set(chosen)) != len(chosen):
+        raise check.fail("[study].engine", f"an engine is listed twice: {show(engine)}")
+    return tuple(chosen)

@@ -1,0 +1,204 @@
+"""The database: Optuna's storage and snn-dse's tables behind one SQLAlchemy URL.
+
+Writers (the study) store each trial's design points in one transaction;
+readers get typed records (:mod:`dse.store.records`) from a few SQL queries,
+never per-trial Optuna objects, so reading a study of thousands of trials
+takes a fraction of a second and needs neither Optuna's sampler machinery nor
+the training stack. SQLite is the embedded default; PostgreSQL serves any
+number of workers on any number of machines.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import sqlalchemy as sa
+
+from hwmodels import Profile
+
+from ..errors import StudyNotFound, UserError
+from . import names
+from .reader import Reader
+from .schema import SCHEMA_VERSION, metadata, metrics_table, migrate, profiles_table, schema_table, variants_table
+
+from .names import DEFAULT_URL
+INIT_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class MetricRow:
+    """One metric of one design point: the value, the model that produced it, its unit."""
+
+    metric: str
+    model: str
+    value: float
+    unit: str
+
+
+class Store(Reader):
+    """Optuna's storage and snn-dse's tables on one database."""
+
+    def __init__(self, url: str = DEFAULT_URL, *, heartbeat: bool = False, create: bool = True) -> None:
+        """Open (and with `create`, make) the database; readers pass ``create=False`` so that a
+        mistyped SQLite path is refused instead of leaving an empty database behind."""
+        self.url = url
+        self._heartbeat = heartbeat
+        if not create:
+            _require_existing(url)
+        try:
+            self.engine = sa.create_engine(url, **engine_options(url))
+            for attempt in range(INIT_ATTEMPTS):
+                try:
+                    self._open(create)
+                    break
+                except (sa.exc.IntegrityError, sa.exc.ProgrammingError, sa.exc.OperationalError) as exc:
+                    # another worker is creating the same tables this instant: its
+                    # schema is complete when we look again
+                    if attempt == INIT_ATTEMPTS - 1 or not _is_race(exc):
+                        raise
+                    time.sleep(0.2 * (attempt + 1))
+        except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:
+            raise UserError(f"--storage {url}: not a valid SQLAlchemy URL ({exc}); "
+                            f"e.g. sqlite:///dse.db or postgresql+psycopg://user:pw@host/db") from None
+        except sa.exc.OperationalError as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            raise UserError(f"--storage {url}: cannot open the database ({reason})") from None
+
+    def _open(self, create: bool) -> None:
+        if create:
+            self._migrate()
+            self.optuna  # noqa: B018: Optuna creates its tables now, not in the middle of a trial
+        elif not sa.inspect(self.engine).has_table("studies"):
+            raise UserError(f"--storage {self.url}: holds no snn-dse or Optuna study; "
+                            f"run a study there first (dse run SPEC)")
+        else:
+            self._migrate_if_needed()
+
+    def _migrate(self) -> None:
+        with self.engine.begin() as conn:
+            metadata.create_all(conn)
+            version = conn.execute(sa.select(schema_table.c.version)).scalar()
+            if version is None:
+                conn.execute(schema_table.insert().values(id=1, version=SCHEMA_VERSION))
+            elif version > SCHEMA_VERSION:
+                raise UserError(f"--storage {self.url}: written by a newer snn-dse (dse schema {version}, "
+                                f"this one reads up to {SCHEMA_VERSION}); upgrade snn-dse")
+            elif version < SCHEMA_VERSION:
+                migrate(conn, version)
+
+    def _migrate_if_needed(self) -> None:
+        """A reader upgrades an older database in place (the migration only adds rows)."""
+        with self.engine.connect() as conn:
+            have = sa.inspect(conn).has_table(names.SCHEMA_TABLE)
+            version = conn.execute(sa.select(schema_table.c.version)).scalar() if have else None
+        if version != SCHEMA_VERSION:
+            self._migrate()
+
+    @cached_property
+    def optuna(self) -> Any:
+        """Optuna's RDBStorage on the same database (made on first use: readers rarely need it)."""
+        import optuna
+
+        kwargs: dict[str, Any] = {"engine_kwargs": engine_options(self.url)}
+        if self._heartbeat:
+            kwargs.update(heartbeat_interval=10, grace_period=30)
+        return optuna.storages.RDBStorage(self.url, **kwargs)
+
+    # ---- studies ---------------------------------------------------------------------
+    def load_study(self, name: str) -> Any:
+        """The optuna.Study (for writers and Optuna's own tools)."""
+        import optuna
+
+        self.study_id(name)  # StudyNotFound, naming the studies here
+        return optuna.load_study(study_name=name, storage=self.optuna)
+
+    def trial_id(self, study_name: str, number: int) -> int:
+        """Optuna's internal id of a trial (the key of snn-dse's rows), from public identifiers."""
+        return self.optuna.get_trial_id_from_study_id_trial_number(self.study_id(study_name), number)
+
+    # ---- writing ---------------------------------------------------------------------
+    def write_trial(self, study_name: str, number: int, engine: str, profiles: Mapping[str, Profile],
+                    metrics: Mapping[str, list[MetricRow]],
+                    lineage: Mapping[str, tuple[str, str | None, Mapping[str, Any]]] | None = None) -> None:
+        """Store every design point's profile, metrics and lineage of one trial, in one transaction.
+
+        ``lineage[variant] = (kind, parent, params)``; where absent it follows from the name.
+        """
+        from .schema import variant_row
+
+        trial_id = self.trial_id(study_name, number)
+        now = datetime.now(timezone.utc)
+        lineage = dict(lineage or {})
+        with self.engine.begin() as conn:
+            for variant, profile in profiles.items():
+                conn.execute(profiles_table.insert().values(
+                    trial_id=trial_id, variant=variant, study_name=study_name, trial_number=number,
+                    engine=engine, profile=json.dumps(profile.to_dict()), created_at=now))
+                kind, parent, params = lineage.get(variant) or variant_row(variant)
+                conn.execute(variants_table.insert().values(
+                    trial_id=trial_id, variant=variant, study_name=study_name, trial_number=number,
+                    kind=kind, parent=parent, params=json.dumps(dict(params))))
+            _insert_metrics(conn, study_name, trial_id, number, metrics)
+
+    def replace_metrics(self, study_name: str, number: int, metrics: Mapping[str, list[MetricRow]]) -> None:
+        """Overwrite the named metrics of a trial's design points (``dse rescore``)."""
+        trial_id = self._stored_trial_id(study_name, number)
+        with self.engine.begin() as conn:
+            for variant, rows in metrics.items():
+                conn.execute(metrics_table.delete().where(
+                    metrics_table.c.trial_id == trial_id,
+                    metrics_table.c.variant == variant,
+                    metrics_table.c.metric.in_([r.metric for r in rows])))
+            _insert_metrics(conn, study_name, trial_id, number, metrics)
+
+    def _stored_trial_id(self, study_name: str, number: int) -> int:
+        query = sa.select(profiles_table.c.trial_id).where(
+            profiles_table.c.study_name == study_name, profiles_table.c.trial_number == number).limit(1)
+        with self.engine.connect() as conn:
+            found = conn.execute(query).scalar()
+        return found if found is not None else self.trial_id(study_name, number)
+
+
+def _insert_metrics(conn: sa.Connection, study_name: str, trial_id: int, number: int,
+                    metrics: Mapping[str, Iterable[MetricRow]]) -> None:
+    rows = [dict(trial_id=trial_id, variant=variant, study_name=study_name, trial_number=number,
+                 metric=r.metric, model=r.model, value=_finite_or_none(r.value), unit=r.unit)
+            for variant, rows_ in metrics.items() for r in rows_]
+    if rows:
+        conn.execute(metrics_table.insert(), rows)
+
+
+def _require_existing(url: str) -> None:
+    try:
+        parsed = sa.engine.make_url(url)
+    except sa.exc.ArgumentError:
+        return  # the constructor says what is wrong with the URL
+    database = parsed.database
+    if parsed.get_backend_name() == "sqlite" and database and database != ":memory:" \
+            and not database.startswith("file:") and not Path(database).exists():
+        raise UserError(f"--storage {url}: no database at {database}; run a study there first (dse run SPEC)")
+
+
+def _is_race(exc: sa.exc.DBAPIError) -> bool:
+    """An error another process causes by creating the same schema at the same time."""
+    if isinstance(exc, sa.exc.IntegrityError):
+        return True
+    text = str(exc.orig).lower() if exc.orig is not None else ""
+    return "already exists" in text or "locked" in text or "duplicate" in text
+
+
+def _finite_or_none(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
+
+
+def engine_options(url: str) -> dict[str, Any]:
+    if url.startswith("sqlite"):
+        return {"connect_args": {"timeout": 60}}
+    return {"pool_pre_ping": True}

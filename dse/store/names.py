@@ -1,0 +1,72 @@
+"""Every name snn-dse persists, in one place.
+
+A database outlives the code that wrote it: the names below are a contract
+with every database ever written (and with optuna-dashboard, SQL users and
+scripts). Change one only with a schema migration (:mod:`dse.store.schema`).
+"""
+
+from __future__ import annotations
+
+DEFAULT_URL = "sqlite:///dse.db"
+"""Where studies are stored unless ``--storage`` says otherwise."""
+
+# ---- snn-dse's own tables (schema version in SCHEMA_TABLE) ----------------------
+SCHEMA_TABLE = "dse_schema"
+PROFILES_TABLE = "dse_trial_profiles"
+METRICS_TABLE = "dse_trial_metrics"
+VARIANTS_TABLE = "dse_trial_variants"
+"""One row per design point a trial produced: its lineage and evaluation settings."""
+
+# ---- Optuna study user attributes ----------------------------------------------------
+SPEC_ATTR = "dse_spec"
+"""The study's stored spec (:class:`dse.store.records.StoredSpec`, JSON)."""
+
+# ---- Optuna trial user attributes -----------------------------------------------------
+DESIGN_ATTR = "design"
+"""The resolved design a trial trained: every key, defaults included, and the engine."""
+FAIL_ATTR = "fail_reason"
+REJECTED_ATTR = "infeasible"
+"""Why a design was rejected before training (a static constraint it breaks)."""
+EXTRA_PREFIX = "extra_"
+"""Engine extras of a trial (``extra_<name>``)."""
+
+# ---- design points ---------------------------------------------------------------------
+TRAINED = ""
+"""The variant name of the design a trial trained."""
+TRAINING = "training"
+"""The variant holding an engine's training-phase profile (STDP learns on the chip)."""
+TRAINING_PREFIX = "training_"
+"""Cost metrics of a training-phase profile are named ``training_<metric>``."""
+
+
+def timesteps_variant(timesteps: int) -> str:
+    """The name of the trained weights evaluated at fewer timesteps, e.g. ``"T=4"``."""
+    return f"T={timesteps}"
+
+
+ENGINE_METRICS = {
+    "accuracy": "1",
+    "val_accuracy": "1",
+    "train_seconds": "s",
+    "eval_seconds": "s",
+}
+"""Metrics every engine reports beside the cost models' (metric -> unit)."""
+ENGINE_SOURCE = "engine"
+"""The ``model`` column of a metric an engine measured."""
+
+
+# ---- parameter values -------------------------------------------------------------------------
+def encode(value):
+    """A choice as Optuna stores it: lists become JSON strings (``[64, 32]`` -> ``"[64, 32]"``)."""
+    import json
+
+    return json.dumps(list(value)) if isinstance(value, (list, tuple)) else value
+
+
+def decode(value):
+    """The inverse of :func:`encode`: JSON list strings become tuples."""
+    import json
+
+    if isinstance(value, str) and value.startswith("["):
+        return tuple(json.loads(value))
+    return value

@@ -1,0 +1,170 @@
+"""Reading a study as typed records, in a few SQL queries.
+
+Optuna's tables are read directly (their layout is Optuna's RDB schema 12),
+because the per-trial objects Optuna's API builds cost seconds per thousand
+trials; parameter values are decoded by Optuna's own distributions.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any, Iterable
+
+import sqlalchemy as sa
+
+from hwmodels import Profile
+
+from ..errors import StudyNotFound
+from . import names
+from .records import PointRecord, StoredSpec, TrialRecord
+from .schema import (metrics_table, o_directions, o_params, o_studies, o_study_attrs, o_trial_attrs, o_trials,
+                     o_values, profiles_table, variants_table)
+
+NOTE_ATTRS = (names.FAIL_ATTR, names.REJECTED_ATTR)
+
+
+@lru_cache(maxsize=256)
+def _distribution(text: str) -> Any:
+    from optuna.distributions import json_to_distribution
+
+    return json_to_distribution(text)
+
+
+def decode_param(value: float, distribution_json: str) -> Any:
+    """A stored parameter value as the trial saw it (list choices as tuples)."""
+    return names.decode(_distribution(distribution_json).to_external_repr(value))
+
+
+class Reader:
+    """The read half of :class:`dse.store.Store` (needs ``self.engine`` and ``self.url``)."""
+
+    engine: sa.Engine
+    url: str
+
+    def study_names(self) -> list[str]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(sa.select(o_studies.c.study_name).order_by(o_studies.c.study_id)).scalars())
+
+    def study_id(self, name: str) -> int:
+        with self.engine.connect() as conn:
+            found = conn.execute(sa.select(o_studies.c.study_id).where(o_studies.c.study_name == name)).scalar()
+        if found is None:
+            known = self.study_names()
+            hint = f"; studies here: {', '.join(known)}" if known else "; this storage holds no study"
+            raise StudyNotFound(f"no study named {name!r} in {self.url}{hint}")
+        return found
+
+    def stored_spec(self, name: str) -> StoredSpec:
+        """The spec the study was run with; objectives and directions from Optuna where it lacks them."""
+        sid = self.study_id(name)
+        with self.engine.connect() as conn:
+            text = conn.execute(sa.select(o_study_attrs.c.value_json).where(
+                o_study_attrs.c.study_id == sid, o_study_attrs.c.key == names.SPEC_ATTR)).scalar()
+            directions = [d.lower() for d in conn.execute(sa.select(o_directions.c.direction).where(
+                o_directions.c.study_id == sid).order_by(o_directions.c.objective)).scalars()]
+        spec = StoredSpec.from_attr(json.loads(text) if text else None)
+        if not spec.objectives:
+            spec = StoredSpec.from_attr({**spec.to_attr(), "version": spec.version,
+                                         "objectives": [f"objective_{i}" for i in range(len(directions))]})
+        if not spec.directions:
+            spec = StoredSpec.from_attr({**spec.to_attr(), "version": spec.version, "directions": directions})
+        return spec
+
+    def state_counts(self, name: str) -> dict[str, int]:
+        sid = self.study_id(name)
+        query = sa.select(o_trials.c.state, sa.func.count()).where(o_trials.c.study_id == sid).group_by(o_trials.c.state)
+        with self.engine.connect() as conn:
+            return {state.lower(): n for state, n in conn.execute(query)}
+
+    def trials(self, name: str, states: Iterable[str] | None = None) -> list[TrialRecord]:
+        """Every trial of the study (or those in `states`), by number."""
+        sid = self.study_id(name)
+        wanted = {s.upper() for s in states} if states else None
+        by_id: dict[int, dict[str, Any]] = {}
+        with self.engine.connect() as conn:
+            for r in conn.execute(sa.select(o_trials).where(o_trials.c.study_id == sid).order_by(o_trials.c.number)):
+                if wanted is None or r.state in wanted:
+                    duration = (r.datetime_complete - r.datetime_start).total_seconds() \
+                        if r.datetime_complete and r.datetime_start else None
+                    by_id[r.trial_id] = dict(number=r.number, state=r.state.lower(), params={}, attrs={},
+                                             values={}, duration_s=duration)
+            of_study = sa.select(o_trials.c.trial_id).where(o_trials.c.study_id == sid).scalar_subquery()
+            for r in conn.execute(sa.select(o_params).where(o_params.c.trial_id.in_(of_study))):
+                if r.trial_id in by_id:
+                    by_id[r.trial_id]["params"][r.param_name] = decode_param(r.param_value, r.distribution_json)
+            for r in conn.execute(sa.select(o_trial_attrs).where(o_trial_attrs.c.trial_id.in_(of_study))):
+                if r.trial_id in by_id:
+                    by_id[r.trial_id]["attrs"][r.key] = json.loads(r.value_json)
+            for r in conn.execute(sa.select(o_values).where(o_values.c.trial_id.in_(of_study))):
+                if r.trial_id in by_id:
+                    by_id[r.trial_id]["values"][r.objective] = _value(r.value, r.value_type)
+        return [_trial_record(t) for t in by_id.values()]
+
+    def points(self, name: str, *, variants: bool = True, states: Iterable[str] | None = None,
+               trials: list[TrialRecord] | None = None) -> list[PointRecord]:
+        """Every stored design point (trained designs, and variants unless ``variants=False``) of
+        the trials in `states` (default: all), with their metrics; training-phase metrics are
+        ``training_<metric>`` of every point of their trial."""
+        trials = trials if trials is not None else self.trials(name, states)
+        metrics: dict[tuple[int, str], dict[str, float]] = {}
+        lineage: dict[tuple[int, str], tuple[str, str | None, dict]] = {}
+        with self.engine.connect() as conn:
+            for r in conn.execute(sa.select(metrics_table.c.trial_number, metrics_table.c.variant,
+                                            metrics_table.c.metric, metrics_table.c.value)
+                                  .where(metrics_table.c.study_name == name)):
+                metrics.setdefault((r.trial_number, r.variant), {})[r.metric] = \
+                    r.value if r.value is not None else float("nan")
+            for r in conn.execute(sa.select(variants_table).where(variants_table.c.study_name == name)):
+                lineage[(r.trial_number, r.variant)] = (r.kind, r.parent, json.loads(r.params))
+        out = []
+        for trial in trials:
+            training = {f"{names.TRAINING_PREFIX}{m}": v
+                        for m, v in metrics.get((trial.number, names.TRAINING), {}).items()}
+            keys = sorted(k for k in lineage if k[0] == trial.number and lineage[k][0] != "training") \
+                or [(trial.number, names.TRAINED)]
+            for key in keys:
+                kind, parent, own = lineage.get(key, ("trained", None, {}))
+                if kind != "trained" and not variants:
+                    continue
+                out.append(PointRecord(trial.number, key[1], kind, parent, trial.state,
+                                       {**trial.params, **own}, {**metrics.get(key, {}), **training},
+                                       trial.duration_s, trial.note))
+        return out
+
+    def profiles(self, name: str, keys: Iterable[tuple[int, str]] | None = None) -> dict[tuple[int, str], Profile]:
+        """Stored profiles by (trial number, variant), all or those in `keys`."""
+        wanted = set(keys) if keys is not None else None
+        query = sa.select(profiles_table.c.trial_number, profiles_table.c.variant, profiles_table.c.profile
+                          ).where(profiles_table.c.study_name == name
+                                  ).order_by(profiles_table.c.trial_number, profiles_table.c.variant)
+        out = {}
+        with self.engine.connect() as conn:
+            for r in conn.execute(query):
+                if wanted is None or (r.trial_number, r.variant) in wanted:
+                    out[(r.trial_number, r.variant)] = Profile.from_dict(json.loads(r.profile))
+        return out
+
+    def metric_units(self, name: str) -> dict[str, tuple[str, str]]:
+        """``{metric: (model, unit)}`` of every metric stored for the study."""
+        query = sa.select(metrics_table.c.metric, metrics_table.c.model, metrics_table.c.unit
+                          ).where(metrics_table.c.study_name == name).distinct()
+        with self.engine.connect() as conn:
+            return {r.metric: (r.model, r.unit) for r in conn.execute(query)}
+
+
+def _value(value: float | None, value_type: str) -> float:
+    if value_type == "INF_POS":
+        return float("inf")
+    if value_type == "INF_NEG":
+        return float("-inf")
+    return value if value is not None else float("nan")
+
+
+def _trial_record(t: dict[str, Any]) -> TrialRecord:
+    attrs = t["attrs"]
+    note = next((str(attrs[k]) for k in NOTE_ATTRS if attrs.get(k)), "")
+    values = tuple(t["values"][i] for i in sorted(t["values"])) if t["values"] else None
+    extras = {k.removeprefix(names.EXTRA_PREFIX): v for k, v in attrs.items() if k.startswith(names.EXTRA_PREFIX)}
+    return TrialRecord(t["number"], t["state"], t["params"], attrs.get(names.DESIGN_ATTR), values,
+                       t["duration_s"], note, names.REJECTED_ATTR in attrs, extras)

@@ -1,0 +1,122 @@
+"""Typed records the read side gets from the store: the stored spec, trials, design points.
+
+Readers (query, select, report, rescore) see these and nothing of Optuna's
+objects or of the tables; a record is keyed by public identifiers only: the
+study name, the trial number and the variant name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+STORED_SPEC_VERSION = 2
+"""1: snn-dse 0.1 (path, engine, dataset, objectives, directions, constraints,
+hardware models and options, searched key names). 2 adds the rest of the spec."""
+
+
+@dataclass(frozen=True)
+class StoredSpec:
+    """What a study was run with, as stored beside it (Optuna study user attribute ``dse_spec``)."""
+
+    version: int = STORED_SPEC_VERSION
+    path: str = ""
+    name: str = ""
+    engine: str = ""
+    dataset: str = ""
+    objectives: tuple[str, ...] = ()
+    directions: tuple[str, ...] = ()
+    constraints: tuple[Mapping[str, Any], ...] = ()
+    """``{"metric": m, "min": x | None, "max": y | None}`` each."""
+    hardware_models: tuple[str, ...] = ()
+    hardware_options: Mapping[str, Any] = field(default_factory=dict)
+    space: tuple[str, ...] = ()
+    """Names of the searched keys."""
+    sampler: str = ""
+    seed: int = 0
+    n_trials: int = 0
+    train: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_attr(cls, data: Mapping[str, Any] | None) -> "StoredSpec":
+        """Read any stored version (a study written before snn-dse stored one reads as empty)."""
+        data = dict(data or {})
+        known = {f for f in cls.__dataclass_fields__}
+        values = {k: v for k, v in data.items() if k in known}
+        for key in ("objectives", "directions", "hardware_models", "space"):
+            values[key] = tuple(values.get(key, ()))
+        values["constraints"] = tuple(dict(c) for c in values.get("constraints", ()))
+        values["version"] = int(data.get("version", 1))
+        return cls(**values)
+
+    def to_attr(self) -> dict[str, Any]:
+        return {f: _plain(getattr(self, f)) for f in self.__dataclass_fields__}
+
+    @property
+    def objective_pairs(self) -> tuple[tuple[str, str], ...]:
+        return tuple(zip(self.objectives, self.directions))
+
+    def satisfies(self, metrics: Mapping[str, float]) -> bool:
+        """Whether every stored constraint holds for these metrics (a missing metric does not)."""
+        for c in self.constraints:
+            value = metrics.get(c["metric"])
+            if value is None or (c.get("min") is not None and value < c["min"]) \
+                    or (c.get("max") is not None and value > c["max"]):
+                return False
+        return True
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    """One trial: its state, the parameters Optuna sampled, and why it did not complete."""
+
+    number: int
+    state: str
+    """complete, pruned, fail, running or waiting."""
+    params: Mapping[str, Any]
+    """Sampled parameters, decoded (list choices as tuples)."""
+    design: Mapping[str, Any] | None
+    """Every key the trial trained with, defaults included, and the engine."""
+    values: tuple[float, ...] | None
+    duration_s: float | None
+    note: str
+    """The failure reason, or why the design was rejected before training."""
+    rejected: bool = False
+    """Rejected before training (a static constraint it breaks)."""
+    extras: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PointRecord:
+    """One design point: a trial's trained design or a variant of it, with every stored metric."""
+
+    trial: int
+    variant: str
+    kind: str
+    """trained or variant."""
+    parent: str | None
+    """The variant it derives from ("" = the trained design), None for a trained design."""
+    state: str
+    params: Mapping[str, Any]
+    """The trial's sampled parameters with the variant's own values applied (e.g. its timesteps)."""
+    metrics: Mapping[str, float]
+    """Every stored metric; an engine's training-phase metrics as ``training_<metric>``."""
+    duration_s: float | None = None
+    note: str = ""
+
+    @property
+    def label(self) -> str:
+        """How a report names the point: ``12``, or ``12 (T=4)`` for a variant."""
+        return f"{self.trial} ({self.variant})" if self.variant else str(self.trial)
+
+    @property
+    def key(self) -> tuple[int, str]:
+        return self.trial, self.variant

@@ -1,0 +1,133 @@
+"""Running a study on Optuna: open or continue it, run trials, stop cleanly.
+
+:mod:`.objective` is one trial, :mod:`.feasibility` the checks before
+training, :mod:`.samplers` the spec's sampler and pruner. Running the same
+spec again continues the study up to ``n_trials``; Ctrl-C stops it and keeps
+every finished trial.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass
+
+import optuna
+from optuna.trial import TrialState
+
+from ..data import load_dataset
+from ..errors import UserError
+from ..progress import Progress
+from ..spec import StudySpec
+from ..store import Store, StoredSpec
+from ..store import names as n
+from .feasibility import check_feasible
+from .objective import Objective, budget, score, trial_seed
+from .samplers import make_pruner, make_sampler
+
+__all__ = ["run_study", "open_study", "RunResult", "Objective", "budget", "score", "trial_seed",
+           "check_feasible", "make_sampler", "make_pruner", "quiet_optuna", "stored_spec"]
+
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+
+
+def stored_spec(spec: StudySpec) -> StoredSpec:
+    """What is stored beside a study of this spec."""
+    return StoredSpec(
+        path=spec.path, name=spec.name, engine=spec.engine, dataset=spec.dataset,
+        objectives=tuple(spec.metric_names), directions=tuple(spec.directions),
+        constraints=tuple({"metric": c.metric, "min": c.min, "max": c.max} for c in spec.constraints),
+        hardware_models=tuple(spec.hardware_models), hardware_options=dict(spec.hardware_options),
+        space=tuple(p.name for p in spec.space), sampler=spec.sampler, seed=spec.seed,
+        n_trials=spec.n_trials, train={k: list(v) if isinstance(v, tuple) else v for k, v in spec.train.items()})
+
+
+def _refuse_mismatch(spec: StudySpec, store: Store, stored: StoredSpec, directions: list[str]) -> None:
+    objectives = list(stored.objectives)
+    if objectives and objectives != spec.metric_names or directions != spec.directions:
+        raise UserError(f"{spec.path}: [study].name: study {spec.name!r} already exists in {store.url} "
+                        f"with objectives {objectives}; give this spec another name")
+    if stored.engine and stored.engine != spec.engine:
+        raise UserError(f"{spec.path}: [study].engine: study {spec.name!r} was run with engine "
+                        f"{stored.engine!r}; give this spec another name")
+    if stored.dataset and stored.dataset != spec.dataset:
+        raise UserError(f"{spec.path}: [study].dataset: study {spec.name!r} was run on "
+                        f"{stored.dataset!r}; give this spec another name")
+
+
+def open_study(spec: StudySpec, store: Store) -> optuna.Study:
+    """Create the study, or load it where the same name exists with the same objectives."""
+    existing = spec.name in store.study_names()
+    done = 0
+    if existing:
+        stored = store.stored_spec(spec.name)
+        _refuse_mismatch(spec, store, stored, list(stored.directions))
+        done = sum(store.state_counts(spec.name).values())
+    study = optuna.create_study(study_name=spec.name, storage=store.optuna, directions=spec.directions,
+                                sampler=make_sampler(spec, done), pruner=make_pruner(spec),
+                                load_if_exists=True)
+    if not existing:
+        study.set_metric_names(spec.metric_names)
+        study.set_user_attr(n.SPEC_ATTR, stored_spec(spec).to_attr())
+    return study
+
+
+def quiet_optuna() -> None:
+    """Optuna's per-trial log lines (and failure tracebacks) would drown the
+    progress bars; failures are shown by the progress and stored per trial."""
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    logging.getLogger("optuna").setLevel(logging.ERROR)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    study: optuna.Study
+    interrupted: bool
+    ran: int
+
+
+def run_study(spec: StudySpec, *, storage: str, data_dir: str | None = None, device: str = "cpu",
+              show_progress: bool = True) -> RunResult:
+    """Run (or continue) the study until n_trials trials have finished."""
+    quiet_optuna()
+    check_feasible(spec)
+    data = load_dataset(spec.dataset, data_dir)  # before the database: bad data writes nothing
+    store = Store(storage, heartbeat=True)
+    study = open_study(spec, store)
+    finished = len(study.get_trials(deepcopy=False, states=FINISHED))
+    remaining = max(0, spec.n_trials - finished)
+    progress = Progress(total=spec.n_trials, done=finished, enabled=show_progress,
+                        objectives=spec.objectives)
+    objective = Objective(spec, data, store, device, progress)
+    callbacks = [optuna.study.MaxTrialsCallback(spec.n_trials, states=None), progress.callback,
+                 lambda study, trial: study.stop() if objective.interrupt.requested else None]
+    interrupted = False
+    try:
+        with objective.interrupt.installed():
+            if remaining:
+                study.optimize(objective, n_trials=remaining, catch=(Exception,), callbacks=callbacks,
+                               gc_after_trial=False)
+    except KeyboardInterrupt:
+        interrupted = True
+        close_interrupted(store, spec.name, objective.current)
+    finally:
+        interrupted = interrupted or objective.interrupt.requested
+        progress.close()
+    ran = len(study.get_trials(deepcopy=False, states=FINISHED)) - finished
+    return RunResult(study, interrupted, ran)
+
+
+def close_interrupted(store: Store, study_name: str, number: int | None) -> None:
+    """Mark the trial Ctrl-C stopped as failed, if Optuna did not get to it (a
+    signal can land in its own bookkeeping, after the objective returned)."""
+    if number is None:
+        return
+    try:
+        trial_id = store.trial_id(study_name, number)
+        if store.optuna.get_trial(trial_id).state == TrialState.RUNNING:
+            store.optuna.set_trial_user_attr(trial_id, n.FAIL_ATTR, "interrupted (Ctrl-C)")
+            store.optuna.set_trial_state_values(trial_id, TrialState.FAIL)
+    except Exception:  # noqa: BLE001: best effort while exiting; the heartbeat would fail it later
+        pass
+

@@ -1,0 +1,53 @@
+"""Before training: which designs a static constraint rules out, and whether any design can meet them.
+
+Static metrics (memory, dense operations) follow from a design's shapes
+alone (the engine's ``static_profile``), so a design that breaks a bound on
+one is rejected without training, and a study whose every corner of the
+space breaks it is refused before it starts.
+"""
+
+from __future__ import annotations
+
+import math
+
+import hwmodels
+
+from .. import engines
+from ..data import DATASETS
+from ..engines import DataShape, Design
+from ..errors import SpecError
+from ..spec import Constraint, StudySpec, designs
+
+
+def static_metrics(spec: StudySpec, design: Design, shape: DataShape) -> dict[str, float]:
+    """The cost models' metrics of a design before training (activity zero)."""
+    profile = engines.get(design.engine).static_profile(design, shape)
+    return hwmodels.evaluate(profile, spec.hardware_models, **spec.hardware_options)
+
+
+def broken(constraints: tuple[Constraint, ...], metrics: dict[str, float]) -> list[Constraint]:
+    return [c for c in constraints if c.violation(metrics[c.metric]) > 0]
+
+
+def check_feasible(spec: StudySpec) -> None:
+    """Refuse a constraint that no design at the corners of the space can meet (SpecError)."""
+    constraints = spec.static_constraints()
+    if not constraints:
+        return
+    info = DATASETS[spec.dataset]
+    shape = DataShape(shape=info.shape, n_classes=info.n_classes)
+    best = {c.metric: math.inf for c in constraints}
+    for design in designs(spec, corners=True):
+        try:
+            metrics = static_metrics(spec, design, shape)
+        except ValueError:
+            continue  # a corner the engine cannot build: the search will skip it too
+        violations = {c.metric: c.violation(metrics[c.metric]) for c in constraints}
+        if all(v <= 0 for v in violations.values()):
+            return
+        for metric, v in violations.items():
+            best[metric] = min(best[metric], v)
+    worst = max(constraints, key=lambda c: best[c.metric])
+    raise SpecError(spec.path, f"[constraints].{worst.metric}",
+                    f"impossible: no design in [space] meets {worst.describe()} "
+                    f"(closest misses by {best[worst.metric]:g})")

@@ -1,0 +1,37 @@
+"""The spec's sampler and pruner, as Optuna objects."""
+
+from __future__ import annotations
+
+import optuna
+
+from ..space import grid
+from ..spec import StudySpec
+
+
+def make_sampler(spec: StudySpec, offset: int = 0) -> optuna.samplers.BaseSampler:
+    """The spec's sampler, seeded (offset by the trials already run, so a resumed
+    study does not replay its first proposals). Constraints reach every sampler
+    through ``trial.set_constraint`` (Optuna 5)."""
+    seed = spec.seed + offset
+    name = spec.sampler
+    population = max(4, min(50, spec.n_trials // 3))
+    if name == "nsga2":
+        return optuna.samplers.NSGAIISampler(population_size=population, seed=seed)
+    if name == "nsga3":
+        return optuna.samplers.NSGAIIISampler(population_size=population, seed=seed)
+    if name == "tpe":
+        return optuna.samplers.TPESampler(seed=seed, multivariate=True,
+                                          n_startup_trials=min(10, spec.n_trials // 3 or 1))
+    if name == "gp":
+        return optuna.samplers.GPSampler(seed=seed)
+    if name == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    return optuna.samplers.GridSampler(grid(spec), seed=seed)
+
+
+def make_pruner(spec: StudySpec) -> optuna.pruners.BasePruner:
+    if spec.pruner == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1)
+    if spec.pruner == "hyperband":
+        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=spec.train["epochs"])
+    return optuna.pruners.NopPruner()
