@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Mapping
 
 from .keys import TRAIN_KEYS
@@ -68,7 +67,7 @@ class Setup:
             if name in train:
                 train[name] = TRAIN_KEYS[name].check(value)
         self.design = design
-        self.train: Mapping[str, Any] = MappingProxyType(train)
+        self.train: Mapping[str, Any] = train
 
     @classmethod
     def of(cls, design: "Design", extra: Mapping[str, Any] | None = None) -> "Setup":
