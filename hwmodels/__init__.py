@@ -6,6 +6,32 @@ including one stored months ago.
 >>> import hwmodels
 >>> hwmodels.evaluate(profile, ["memory", "synops"], sparse_format="csr")  # doctest: +SKIP
 {'memory_bits': ..., 'memory_bytes': ..., 'synops': ..., ...}
+
+Plug-ins. A third-party distribution registers a cost model under the
+entry-point group ``dse.hwmodels`` (see :mod:`hwmodels._registry`). A subclass
+of :class:`CostModel` declares each option as ``Option(default, constraint,
+help)``, the constraint from the same vocabulary hwmodels itself uses
+(:mod:`hwmodels.validation`)::
+
+    from hwmodels import Boolean, CostModel, Interval, ListOf, Option, StrOptions, String
+
+    class MyChip(CostModel):
+        name = "mychip"
+        metrics = {"energy_mychip_j": "J"}
+        options = {
+            "pj_per_synop": Option(2.0, Interval(float, 0, None, closed="neither"), "energy per SynOp"),
+            "mode": Option("fast", StrOptions(("fast", "exact")), "how it counts"),
+            "cores": Option(None, ListOf(String(), min_len=1), "cores to use (null = all)"),
+        }
+
+Each value a user gives (and each default) is checked before ``estimate`` runs,
+and arrives normalised (an ``Interval(float, ...)`` gives a float, a ``ListOf`` a
+tuple). A bad one raises :class:`Invalid` (a ValueError) with ``expected``,
+``got`` and ``where`` (``"hwmodels: option 'mode' of model 'mychip'"``); NaN and
+infinity never pass a numeric constraint. A constraint of your own subclasses
+:class:`Constraint` (``check`` returns the value or raises ``self.fail(value)``;
+``describe`` says what is valid). A plain callable in the constraint's place
+still works (its ValueError becomes ``Invalid``).
 """
 
 from __future__ import annotations
@@ -16,9 +42,11 @@ from typing import Any, Iterable
 from . import _registry
 from ._base import CostModel, Option
 from .profile import LayerProfile, Profile
+from .validation import Boolean, Constraint, Interval, Invalid, ListOf, StrOptions, String
 
 __all__ = ["Profile", "LayerProfile", "evaluate", "breakdown", "available", "get", "CostModel", "Option",
-           "parse_options"]
+           "parse_options",
+           "Constraint", "Interval", "StrOptions", "Boolean", "String", "ListOf", "Invalid"]
 
 
 def available() -> list[str]:

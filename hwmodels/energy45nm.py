@@ -23,7 +23,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ._base import CostModel, Option, boolean, choice
+from ._base import CostModel, Option
+from .validation import Boolean, StrOptions
 from .profile import LayerProfile, Profile
 
 PJ = 1e-12
@@ -77,11 +78,11 @@ class Energy45nmModel(CostModel):
     name = "energy45nm"
     metrics = {"energy_45nm_j": "J", "adds": "op", "mults": "op"}
     options = {
-        "arithmetic": Option("fp32", choice("fp32", "int"),
+        "arithmetic": Option("fp32", StrOptions(("fp32", "int")),
                              "fp32: 0.9 pJ add, 3.7 pJ mult (LitE-SNN); int: scaled by each layer's bits"),
-        "include_neuron_updates": Option(False, boolean,
+        "include_neuron_updates": Option(False, Boolean(),
                                          "add one add (and one mult if leaky) per neuron per timestep"),
-        "include_weight_fetch": Option(False, boolean,
+        "include_weight_fetch": Option(False, Boolean(),
                                        "add a 64-bit SRAM/DRAM read per operation's weight bits"),
     }
     additive = frozenset(metrics)
