@@ -205,6 +205,11 @@ class Profile:
         return sum(layer.n_neurons for layer in self.layers if layer.is_population)
 
     @property
+    def neuron_steps(self) -> int:
+        """Neuron-steps per sample, ``n_neurons x timesteps``: the slots a spike can fill."""
+        return self.n_neurons * self.timesteps
+
+    @property
     def spikes(self) -> float:
         """Spikes per sample emitted by the network's populations."""
         return sum(layer.output_spikes for layer in self.layers if layer.is_population)
