@@ -209,10 +209,12 @@ def test_a_plugin_declares_options_with_the_exported_vocabulary(installed) -> No
     for value, got in ((0, "0"), (float("nan"), "nan"), (float("inf"), "inf"), ("big", '"big"')):
         with pytest.raises(hwmodels.Invalid) as info:
             hwmodels.evaluate(profile(), "toy_bounded", toy_scale=value)
-        assert str(info.value) == f"hwmodels: option 'toy_scale' of model 'toy_bounded': expected numbers > 0, got {got}"
-        assert (info.value.expected, info.value.where) == ("numbers > 0", "hwmodels: option 'toy_scale' of model 'toy_bounded'")
+        where = "hwmodels: option 'toy_scale' of model 'toy_bounded'"
+        assert str(info.value) == f"{where}: expected numbers > 0, got {got}"
+        assert (info.value.expected, info.value.where) == ("numbers > 0", where)
         assert info.value.got is value
-    with pytest.raises(ValueError, match=r"option 'toy_cores' of model 'toy_bounded': expected lists of a string, got \[\]"):
+    with pytest.raises(ValueError,
+                       match=r"option 'toy_cores' of model 'toy_bounded': expected lists of a string, got \[\]"):
         hwmodels.evaluate(profile(), "toy_bounded", toy_cores=[])
 
 
