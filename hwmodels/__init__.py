@@ -6,6 +6,36 @@ including one stored months ago.
 >>> import hwmodels
 >>> hwmodels.evaluate(profile, ["memory", "synops"], sparse_format="csr")  # doctest: +SKIP
 {'memory_bits': ..., 'memory_bytes': ..., 'synops': ..., ...}
+
+Plug-ins. A third-party distribution registers a cost model under the
+entry-point group ``dse.hwmodels`` (see :mod:`hwmodels._registry`). A subclass
+of :class:`CostModel` declares each option as ``Option(default, constraint,
+help)``, the constraint from the same vocabulary hwmodels itself uses
+(:mod:`hwmodels.validation`)::
+
+    from hwmodels import Boolean, CostModel, Interval, ListOf, Option, StrOptions, String
+
+    class MyChip(CostModel):
+        name = "mychip"
+        metrics = {"energy_mychip_j": "J"}
+        options = {
+            "pj_per_synop": Option(2.0, Interval(float, 0, None, closed="neither"), "energy per SynOp"),
+            "mode": Option("fast", StrOptions(("fast", "exact")), "how it counts"),
+            "cores": Option(None, ListOf(String(), min_len=1), "cores to use (null = all)"),
+        }
+
+Each value a user gives (and each default) is checked before ``estimate`` runs,
+and arrives normalised (an ``Interval(float, ...)`` gives a float, a ``ListOf`` a
+tuple). A bad one raises :class:`Invalid` (a ValueError) with ``expected``,
+``got`` and ``where`` (``"hwmodels: option 'mode' of model 'mychip'"``); NaN and
+infinity never pass a numeric constraint. A constraint of your own subclasses
+:class:`Constraint` (``check`` returns the value or raises ``self.fail(value)``;
+``describe`` says what is valid). A plain callable in the constraint's place
+still works (its ValueError becomes ``Invalid``).
+
+A plug-in that cannot be loaded (its import fails, it is not a cost model, or
+it is registered under another name than its own) is skipped with one
+:class:`PluginWarning`; :func:`broken` lists it with the reason.
 """
 
 from __future__ import annotations
@@ -15,15 +45,23 @@ from typing import Any, Iterable
 
 from . import _registry
 from ._base import CostModel, Option
+from ._registry import PluginWarning
 from .profile import LayerProfile, Profile
+from .validation import Boolean, Constraint, Interval, Invalid, ListOf, StrOptions, String
 
-__all__ = ["Profile", "LayerProfile", "evaluate", "breakdown", "available", "get", "CostModel", "Option",
-           "parse_options"]
+__all__ = ["Profile", "LayerProfile", "evaluate", "breakdown", "available", "broken", "get", "CostModel", "Option",
+           "parse_options", "PluginWarning",
+           "Constraint", "Interval", "StrOptions", "Boolean", "String", "ListOf", "Invalid"]
 
 
 def available() -> list[str]:
     """Names of every registered cost model: built-ins first, then plugins."""
     return _registry.names()
+
+
+def broken() -> dict[str, str]:
+    """Plug-ins that failed to load, ``{entry point name: reason}``; none of them is in :func:`available`."""
+    return _registry.broken()
 
 
 def get(name: str) -> CostModel:
@@ -36,6 +74,8 @@ def _select(models: Iterable[str] | str | None, options: dict[str, Any]) -> list
         models = [models]
     names = available() if models is None else list(models)
     valid_names = available()
+    for name in set(names) & set(broken()):
+        get(name)  # ValueError: a broken plug-in, and why
     unknown = [n for n in names if n not in valid_names]
     if unknown:
         raise ValueError(f"hwmodels: unknown model(s) {', '.join(map(repr, unknown))}; "

@@ -11,43 +11,61 @@ from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, Mapping
 
 from .profile import Profile
+from .validation import Constraint, Interval, Invalid, show
 
 
-@dataclass(frozen=True)
+class Legacy(Constraint):
+    """A plain callable used as an option's check (the form before :mod:`hwmodels.validation`):
+    its ValueError or TypeError becomes :class:`Invalid`."""
+
+    def __init__(self, func: Callable[[Any], Any]) -> None:
+        self.func = func
+
+    def describe(self) -> str:
+        return f"a value {getattr(self.func, '__name__', 'the check')} accepts"
+
+    def check(self, value: Any) -> Any:
+        try:
+            return self.func(value)
+        except Invalid:
+            raise
+        except (ValueError, TypeError) as exc:
+            raise Invalid(self.describe(), value, message=f"expected {self.describe()}, got {show(value)} "
+                                                          f"({exc})") from None
+
+
+@dataclass(frozen=True, init=False)
 class Option:
-    """A model option: its default, a checker that returns the normalised value
-    or raises ValueError, and one line of help for ``dse models``."""
+    """A model option: its default, the :class:`~hwmodels.Constraint` its value meets
+    (``Interval``, ``StrOptions``, ``Boolean``, ``String``, ``ListOf`` or your own) and
+    one line of help for ``dse models``.
+
+    ``Option(default, constraint, help)``; a plain callable that returns the
+    normalised value or raises ValueError is still accepted in the constraint's place.
+    """
 
     default: Any
-    check: Callable[[Any], Any]
+    constraint: Constraint
     help: str
 
+    def __init__(self, default: Any, constraint: Constraint | Callable[[Any], Any] | None = None,
+                 help: str = "", *, check: Callable[[Any], Any] | None = None) -> None:
+        constraint = constraint if constraint is not None else check
+        if constraint is None:
+            raise TypeError("hwmodels.Option needs a constraint, e.g. Option(1.0, Interval(float, 0, None), '...')")
+        if not isinstance(constraint, Constraint):
+            constraint = Legacy(constraint)
+        object.__setattr__(self, "default", default)
+        object.__setattr__(self, "constraint", constraint)
+        object.__setattr__(self, "help", help)
 
-def choice(*values: str) -> Callable[[Any], str]:
-    def check(value: Any) -> str:
-        if value not in values:
-            raise ValueError(f"expected one of {', '.join(map(repr, values))}, got {value!r}")
-        return value
-
-    return check
-
-
-def boolean(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError(f"expected true or false, got {value!r}")
-    return value
-
-
-def positive(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ValueError(f"expected a number > 0, got {value!r}")
-    return float(value)
+    def check(self, value: Any) -> Any:
+        """The value normalised, or :class:`Invalid`."""
+        return self.constraint.check(value)
 
 
-def non_negative(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-        raise ValueError(f"expected a number >= 0, got {value!r}")
-    return float(value)
+POSITIVE = Interval(float, 0, None, closed="neither")
+NON_NEGATIVE = Interval(float, 0, None)
 
 
 class CostModel:
@@ -92,9 +110,8 @@ class CostModel:
         """This model's options: defaults, overridden by `given`, each checked."""
         resolved = {}
         for key, option in self.options.items():
-            value = given.get(key, option.default)
             try:
-                resolved[key] = option.check(value)
-            except ValueError as exc:
-                raise ValueError(f"hwmodels: option {key!r} of model {self.name!r}: {exc}") from None
+                resolved[key] = option.check(given.get(key, option.default))
+            except Invalid as exc:
+                raise exc.at(f"hwmodels: option {key!r} of model {self.name!r}") from None
         return resolved

@@ -2,7 +2,11 @@
 
 A new built-in model is one file plus one line in ``BUILTINS``. A third-party
 distribution registers its model class (or instance) under the entry-point group
-``dse.hwmodels``; it is imported only when first asked for. A subclass of
+``dse.hwmodels``; every plug-in is loaded and checked the first time the
+registry is consulted (:func:`names`, :func:`get`), so that one that cannot be
+loaded -- its import raises, its object is not a cost model, or its model's
+name is not the entry point's -- is skipped with one :class:`PluginWarning`
+and listed by :func:`broken`, never failing the other models. A subclass of
 :class:`hwmodels.CostModel` gets options, per-layer breakdowns and static
 metrics; any object with Contract 2's ``name``, ``metrics`` and ``estimate()``
 works too, with none of those.
@@ -11,6 +15,7 @@ works too, with none of those.
 from __future__ import annotations
 
 import importlib
+import warnings
 from functools import lru_cache
 from importlib.metadata import entry_points
 from typing import Any, Mapping
@@ -19,6 +24,10 @@ from ._base import CostModel
 from .profile import Profile
 
 ENTRY_POINT_GROUP = "dse.hwmodels"
+
+
+class PluginWarning(UserWarning):
+    """A third-party cost-model plug-in could not be loaded and is skipped."""
 
 BUILTINS: dict[str, str] = {
     "memory": "hwmodels.memory:MemoryModel",
@@ -53,18 +62,42 @@ class _Minimal(CostModel):
 def _check(model: object, origin: str) -> CostModel:
     for attr in ("name", "metrics", "estimate"):
         if not hasattr(model, attr):
-            raise TypeError(f"hwmodels: {origin} is not a cost model: it has no {attr!r}")
+            raise TypeError(f"{origin} is not a cost model: it has no {attr!r}")
     metrics = getattr(model, "metrics")
     if not isinstance(getattr(model, "name"), str) or not isinstance(metrics, Mapping) or not metrics \
             or not all(isinstance(m, str) and isinstance(u, str) for m, u in metrics.items()):
-        raise TypeError(f"hwmodels: {origin} is not a cost model: it needs a str name and metrics "
+        raise TypeError(f"{origin} is not a cost model: it needs a str name and metrics "
                         f"as a non-empty {{metric: unit}} dict of strings")
     return model if isinstance(model, CostModel) else _Minimal(model)
 
 
+def _load_plugin(entry: Any) -> CostModel:
+    """The entry point's model, checked; any exception says why it is unusable."""
+    try:
+        obj = entry.load()
+        obj = obj() if isinstance(obj, type) else obj
+    except Exception as exc:  # a plug-in's import or constructor may raise anything
+        raise TypeError(f"importing {entry.value!r} failed: {type(exc).__name__}: {exc}") from exc
+    model = _check(obj, repr(entry.value))
+    if model.name != entry.name:
+        raise TypeError(f"{entry.value!r} loads a model named {model.name!r}, not {entry.name!r}")
+    return model
+
+
 @lru_cache(maxsize=None)
-def _plugins() -> dict[str, object]:
-    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name not in BUILTINS}
+def _plugins() -> tuple[dict[str, CostModel], dict[str, str]]:
+    """Every plug-in loaded: ``({name: model}, {name: reason it is broken})``."""
+    entries = {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name not in BUILTINS}
+    models: dict[str, CostModel] = {}
+    failed: dict[str, str] = {}
+    for name, entry in sorted(entries.items()):
+        try:
+            models[name] = _load_plugin(entry)
+        except Exception as exc:
+            failed[name] = str(exc)
+            warnings.warn(f"hwmodels: skipping the cost-model plug-in {name!r} ({entry.value}): {exc}",
+                          PluginWarning, stacklevel=2)
+    return models, failed
 
 
 def refresh() -> None:
@@ -74,18 +107,21 @@ def refresh() -> None:
 
 
 def names() -> list[str]:
-    return [*BUILTINS, *sorted(_plugins())]
+    return [*BUILTINS, *_plugins()[0]]
+
+
+def broken() -> dict[str, str]:
+    """Plug-ins skipped because they cannot be loaded: ``{name: reason}``."""
+    return dict(_plugins()[1])
 
 
 @lru_cache(maxsize=None)
 def get(name: str) -> CostModel:
     if name in BUILTINS:
         return _check(_load(BUILTINS[name]), BUILTINS[name])
-    plugin = _plugins().get(name)
-    if plugin is None:
+    models, failed = _plugins()
+    if name in failed:
+        raise ValueError(f"hwmodels: model {name!r} is a broken plug-in, skipped: {failed[name]}")
+    if name not in models:
         raise ValueError(f"hwmodels: unknown model {name!r}; available: {', '.join(names())}")
-    obj = plugin.load()  # type: ignore[attr-defined]
-    model = _check(obj() if isinstance(obj, type) else obj, f"entry point {plugin.value!r}")  # type: ignore[attr-defined]
-    if model.name != name:
-        raise TypeError(f"hwmodels: entry point {name!r} loads a model named {model.name!r}")
-    return model
+    return models[name]

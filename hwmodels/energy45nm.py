@@ -21,9 +21,12 @@ analog input one multiply-accumulate. Then
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
+from typing import Mapping
 
-from ._base import CostModel, Option, boolean, choice
+from ._base import CostModel, Option
+from .validation import Boolean, StrOptions
 from .profile import LayerProfile, Profile
 
 PJ = 1e-12
@@ -32,38 +35,33 @@ LEAKY_PARAMS = ("decay", "leak", "tau", "tau_v", "beta")
 
 @dataclass(frozen=True)
 class Horowitz45nm:
-    """Horowitz (ISSCC 2014) 45 nm energies, in picojoules."""
+    """Horowitz (ISSCC 2014) 45 nm energies, in picojoules: his table of
+    operations by precision, and a 64-bit word read by memory size."""
 
-    add_int8_pj: float = 0.03
-    add_int32_pj: float = 0.1
-    mult_int8_pj: float = 0.2
-    mult_int32_pj: float = 3.1
-    add_fp16_pj: float = 0.4
-    mult_fp16_pj: float = 1.1
-    add_fp32_pj: float = 0.9
-    mult_fp32_pj: float = 3.7
-    sram_8kb_word_pj: float = 10.0
-    sram_32kb_word_pj: float = 20.0
-    sram_1mb_word_pj: float = 100.0
-    dram_word_pj: float = 1300.0
+    add_pj: Mapping[str, float] = field(
+        default_factory=lambda: {"int8": 0.03, "int32": 0.1, "fp16": 0.4, "fp32": 0.9})
+    mult_pj: Mapping[str, float] = field(
+        default_factory=lambda: {"int8": 0.2, "int32": 3.1, "fp16": 1.1, "fp32": 3.7})
+    word_read_pj_by_bytes: tuple[tuple[float, float], ...] = (
+        (8 * 1024, 10.0),  # 8 KB SRAM
+        (32 * 1024, 20.0),  # 32 KB SRAM
+        (1024 * 1024, 100.0),  # 1 MB SRAM
+        (math.inf, 1300.0),  # DRAM (Horowitz's lower figure; assumed)
+    )
+    """``(largest model in bytes, pJ per 64-bit word)``, smallest memory first."""
 
     def add_int_pj(self, bits: int) -> float:
         """Integer add, linear in bits through the 8- and 32-bit points."""
-        slope = (self.add_int32_pj - self.add_int8_pj) / 24
-        return max(0.0, self.add_int8_pj + slope * (bits - 8))
+        slope = (self.add_pj["int32"] - self.add_pj["int8"]) / 24
+        return max(0.0, self.add_pj["int8"] + slope * (bits - 8))
 
     def mult_int_pj(self, bits: int) -> float:
         """Integer multiply, quadratic in bits through the 8-bit point."""
-        return self.mult_int8_pj * (bits / 8) ** 2
+        return self.mult_pj["int8"] * (bits / 8) ** 2
 
     def word_read_pj(self, model_bytes: float) -> float:
         """Reading one 64-bit word from the smallest memory that holds the model."""
-        for limit, energy in ((8 * 1024, self.sram_8kb_word_pj),
-                              (32 * 1024, self.sram_32kb_word_pj),
-                              (1024 * 1024, self.sram_1mb_word_pj)):
-            if model_bytes <= limit:
-                return energy
-        return self.dram_word_pj
+        return next(energy for limit, energy in self.word_read_pj_by_bytes if model_bytes <= limit)
 
 
 HOROWITZ = Horowitz45nm()
@@ -77,11 +75,11 @@ class Energy45nmModel(CostModel):
     name = "energy45nm"
     metrics = {"energy_45nm_j": "J", "adds": "op", "mults": "op"}
     options = {
-        "arithmetic": Option("fp32", choice("fp32", "int"),
+        "arithmetic": Option("fp32", StrOptions(("fp32", "int")),
                              "fp32: 0.9 pJ add, 3.7 pJ mult (LitE-SNN); int: scaled by each layer's bits"),
-        "include_neuron_updates": Option(False, boolean,
+        "include_neuron_updates": Option(False, Boolean(),
                                          "add one add (and one mult if leaky) per neuron per timestep"),
-        "include_weight_fetch": Option(False, boolean,
+        "include_weight_fetch": Option(False, Boolean(),
                                        "add a 64-bit SRAM/DRAM read per operation's weight bits"),
     }
     additive = frozenset(metrics)
@@ -101,7 +99,7 @@ class Energy45nmModel(CostModel):
                 adds += updates
                 mults += updates if is_leaky(layer) else 0
             if arithmetic == "fp32":
-                energy_pj = adds * c.add_fp32_pj + mults * c.mult_fp32_pj
+                energy_pj = adds * c.add_pj["fp32"] + mults * c.mult_pj["fp32"]
             else:
                 energy_pj = adds * c.add_int_pj(layer.weight_bits) + mults * c.mult_int_pj(layer.weight_bits)
             if include_weight_fetch:

@@ -38,24 +38,36 @@ from ._base import CostModel, Option
 from .gpu_targets import ENV_VAR, GpuTarget, builtin, targets
 from .memory import layer_bits
 from .profile import LayerProfile, Profile
+from .validation import Constraint, Invalid, ListOf, String
 
 ACTIVATION_BYTES = 4
 TRAINING_FACTOR = 3
 
 
-def check_targets(value: Any) -> tuple[str, ...] | None:
-    """None (every known board), a name, or a non-empty list of known names."""
-    if value is None:
-        return None
-    names = (value,) if isinstance(value, str) else value
-    if not isinstance(names, (list, tuple)) or not names or not all(isinstance(n, str) for n in names):
-        raise ValueError(f"expected a list of GPU target names, got {value!r}")
-    known = targets()
-    unknown = [n for n in names if n not in known]
-    if unknown:
-        raise ValueError(f"unknown GPU target(s) {', '.join(map(repr, unknown))}; valid: {', '.join(known)} "
-                         f"(add a board in a TOML file named by ${ENV_VAR})")
-    return tuple(dict.fromkeys(names))
+class TargetNames(Constraint):
+    """None (every known board), a name, or a non-empty list of known names;
+    normalised to a tuple without repeats (or None)."""
+
+    def describe(self) -> str:
+        return "a list of GPU target names"
+
+    def check(self, value: Any) -> tuple[str, ...] | None:
+        if value is None:
+            return None
+        try:
+            names = NAMES.check([value] if isinstance(value, str) else value)
+        except Invalid:
+            raise self.fail(value) from None
+        known = targets()
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise Invalid(f"GPU target names among {', '.join(known)}", value,
+                          message=f"unknown GPU target(s) {', '.join(map(repr, unknown))}; valid: {', '.join(known)} "
+                                  f"(add a board in a TOML file named by ${ENV_VAR})")
+        return tuple(dict.fromkeys(names))
+
+
+NAMES = ListOf(String(), min_len=1)
 
 
 def chosen(gpu_targets: tuple[str, ...] | None) -> list[GpuTarget]:
@@ -90,7 +102,7 @@ class GpuModel(CostModel):
     metrics = _metrics(list(builtin().values()))
     """The metrics of the built-in boards; :meth:`metrics_for` gives the chosen ones."""
     options = {
-        "gpu_targets": Option(None, check_targets,
+        "gpu_targets": Option(None, TargetNames(),
                               f"boards to report (null = all: {', '.join(builtin())} "
                               f"and any in ${ENV_VAR})"),
     }

@@ -19,7 +19,6 @@ would be valid.
 
 from __future__ import annotations
 
-import math
 import os
 import re
 import tomllib
@@ -27,6 +26,8 @@ from dataclasses import dataclass, fields
 from functools import cached_property, lru_cache
 from importlib import resources
 from typing import Any
+
+from .validation import Constraint, Interval, Invalid, String
 
 ENV_VAR = "HWMODELS_GPU_TARGETS"
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -57,47 +58,50 @@ class GpuTarget:
         return f"energy_{self.key}_j"
 
 
-NUMBERS = {"peak_flop_per_s": "> 0", "bandwidth_byte_per_s": "> 0", "power_w": "> 0", "launch_s": ">= 0"}
-FIELDS = (*NUMBERS, "description")
+FIELDS: dict[str, Constraint] = {
+    "peak_flop_per_s": Interval(float, 0, None, closed="neither"),
+    "bandwidth_byte_per_s": Interval(float, 0, None, closed="neither"),
+    "power_w": Interval(float, 0, None, closed="neither"),
+    "launch_s": Interval(float, 0, None),
+    "description": String(),
+}
+"""Each field of a board table and what it accepts; all but the description are required of a new board."""
+NUMBERS = tuple(key for key in FIELDS if key != "description")
 
 
-def _number(where: str, value: Any, bound: str) -> float:
-    ok = not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value) \
-        and (value > 0 if bound == "> 0" else value >= 0)
-    if not ok:
-        raise ValueError(f"{where}: expected a number {bound}, got {value!r}")
-    return float(value)
+def _board(name: str, entry: Any, old: GpuTarget | None, where: str) -> GpuTarget:
+    """One table checked field by field, over the board it changes (if any)."""
+    if not NAME_RE.match(name):
+        raise Invalid("lower-case letters, digits, '-' or '_'", name, where,
+                      message="a target name needs lower-case letters, digits, '-' or '_'")
+    if not isinstance(entry, dict):
+        raise Invalid(f"a table with {', '.join(NUMBERS)}", entry, where)
+    unknown = sorted(set(entry) - set(FIELDS))
+    if unknown:
+        raise Invalid(f"fields among {', '.join(FIELDS)}", unknown, where,
+                      message=f"unknown field(s) {', '.join(unknown)}; valid: {', '.join(FIELDS)}")
+    values = {f.name: getattr(old, f.name) for f in fields(GpuTarget)} if old else {}
+    missing = [key for key in NUMBERS if key not in entry and key not in values]
+    if missing:
+        raise Invalid(", ".join(missing), None, where, message=f"a new target needs {', '.join(missing)}")
+    for key, value in entry.items():
+        try:
+            values[key] = FIELDS[key].check(value)
+        except Invalid as exc:
+            raise exc.at(f"{where}.{key}") from None
+    return GpuTarget(**{**values, "name": name})
 
 
 def _merge(boards: dict[str, GpuTarget], table: dict[str, Any], origin: str) -> None:
     """Check the tables of one file and merge them over `boards` (in place)."""
     for name, entry in table.items():
-        where = f"{origin}: [{name}]"
-        if not NAME_RE.match(name):
-            raise ValueError(f"{where}: a target name needs lower-case letters, digits, '-' or '_'")
-        if not isinstance(entry, dict):
-            raise ValueError(f"{where}: expected a table with {', '.join(NUMBERS)}, got {entry!r}")
-        unknown = sorted(set(entry) - set(FIELDS))
-        if unknown:
-            raise ValueError(f"{where}: unknown field(s) {', '.join(unknown)}; valid: {', '.join(FIELDS)}")
-        values = {f.name: getattr(boards[name], f.name) for f in fields(GpuTarget)} if name in boards else {}
-        missing = [key for key in NUMBERS if key not in entry and key not in values]
-        if missing:
-            raise ValueError(f"{where}: a new target needs {', '.join(missing)}")
-        for key, value in entry.items():
-            if key == "description":
-                if not isinstance(value, str):
-                    raise ValueError(f"{where}.description: expected a string, got {value!r}")
-                values[key] = value
-            else:
-                values[key] = _number(f"{where}.{key}", value, NUMBERS[key])
-        values["name"] = name
-        boards[name] = GpuTarget(**values)
+        boards[name] = _board(name, entry, boards.get(name), f"{origin}: [{name}]")
     keys: dict[str, str] = {}
     for name, board in boards.items():
         if board.key in keys:
-            raise ValueError(f"{origin}: targets {keys[board.key]!r} and {name!r} would share the metric "
-                             f"names {board.latency_metric}, {board.energy_metric}; rename one")
+            raise Invalid("distinct metric names", name, origin,
+                          message=f"targets {keys[board.key]!r} and {name!r} would share the metric names "
+                                  f"{board.latency_metric}, {board.energy_metric}; rename one")
         keys[board.key] = name
 
 

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import math
 
-from ._base import CostModel, Option, choice
+from ._base import CostModel, Option
+from .validation import StrOptions
 from .profile import LayerProfile, Profile
 
 SPARSE_FORMATS = ("ideal", "dense", "bitmask", "csr")
@@ -70,7 +71,7 @@ class MemoryModel(CostModel):
     metrics = {"memory_bits": "bit", "memory_bytes": "B"}
     options = {
         "sparse_format": Option(
-            "ideal", choice(*SPARSE_FORMATS),
+            "ideal", StrOptions(SPARSE_FORMATS),
             "how pruned weights are stored: ideal (nonzeros only), dense, bitmask, csr"),
     }
     additive = frozenset(metrics)

@@ -55,6 +55,11 @@ def membrane_updates(layer: LayerProfile, timesteps: int) -> float:
     return float(reached + not_reached if is_leaky(layer) else reached)
 
 
+def sparsity(nonzero: float, total: float) -> float:
+    """NeuroBench's sparsity, ``1 - nonzero / total``; 0 where there is nothing to count."""
+    return 1 - nonzero / total if total else 0.0
+
+
 class NeuroBenchModel(CostModel):
     name = "neurobench"
     metrics = {
@@ -88,7 +93,6 @@ class NeuroBenchModel(CostModel):
         totals = super().estimate(profile, **options)
         n_weights = sum(layer.n_weights for layer in profile.layers)
         n_nonzero = sum(layer.n_nonzero for layer in profile.layers)
-        slots = profile.n_neurons * profile.timesteps
-        totals["connection_sparsity"] = 1 - n_nonzero / n_weights if n_weights else 0.0
-        totals["activation_sparsity"] = 1 - profile.spikes / slots if slots else 0.0
+        totals["connection_sparsity"] = sparsity(n_nonzero, n_weights)
+        totals["activation_sparsity"] = sparsity(profile.spikes, profile.neuron_steps)
         return {metric: totals[metric] for metric in self.metrics}

@@ -51,7 +51,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ._base import CostModel, Option, positive
+from ._base import POSITIVE, CostModel, Option
 from .profile import LayerProfile, Profile
 
 PJ = 1e-12
@@ -108,8 +108,8 @@ class NeuromorphicModel(CostModel):
     name = "neuromorphic"
     metrics = {**dict.fromkeys(RELATIVE, "1"), **dict.fromkeys(ABSOLUTE, "J")}
     options = {
-        "s_ref": Option(S_REF, positive, "reference spikes per sample of the relative energies (TSC, TTFS seed)"),
-        "t_ref": Option(T_REF, positive, "reference timesteps of the relative energies (TSC, TTFS seed)"),
+        "s_ref": Option(S_REF, POSITIVE, "reference spikes per sample of the relative energies (TSC, TTFS seed)"),
+        "t_ref": Option(T_REF, POSITIVE, "reference timesteps of the relative energies (TSC, TTFS seed)"),
     }
     additive = frozenset(ABSOLUTE)
 

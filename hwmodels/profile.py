@@ -12,9 +12,10 @@ stored today can be re-scored by tomorrow's cost models::
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field, fields
-from typing import Any, Mapping
+from typing import Any, Mapping, NoReturn
+
+from .validation import Boolean, Constraint, Interval, Invalid, ListOf, StrOptions
 
 KINDS = ("dense", "conv2d", "lateral", "recurrent")
 """Layer kinds. "lateral" and "recurrent" are connections inside a population
@@ -25,21 +26,99 @@ CODINGS = ("rate", "direct", "ttfs")
 PHASES = ("inference", "training")
 
 
-def _fail(where: str, message: str) -> None:
-    raise ValueError(f"{where}: {message}")
+def _fail(where: str, message: str, expected: str = "", got: Any = None) -> NoReturn:
+    raise Invalid(expected or message, got, where, message=message)
 
 
 def _only_fields(cls: type, data: Mapping[str, Any], where: str) -> None:
     if not isinstance(data, Mapping):
-        _fail(where, f"expected an object, got {type(data).__name__}")
+        _fail(where, f"expected an object, got {type(data).__name__}", "an object", data)
     known = {f.name for f in fields(cls)}
     unknown = sorted(set(data) - known)
     if unknown:
-        _fail(where, f"unknown field(s) {', '.join(unknown)}; valid: {', '.join(sorted(known))}")
+        _fail(where, f"unknown field(s) {', '.join(unknown)}; valid: {', '.join(sorted(known))}",
+              f"fields among {', '.join(sorted(known))}", unknown)
 
 
 MAX_COUNT = 2**63 - 1
 """Largest count a profile holds (int64, as SQL and numpy store it); larger is not a network."""
+
+
+class Optional(Constraint):
+    """None, or a value meeting ``inner``."""
+
+    def __init__(self, inner: Constraint) -> None:
+        self.inner = inner
+
+    def describe(self) -> str:
+        return f"{self.inner.describe()} or null"
+
+    def check(self, value: Any) -> Any:
+        return None if value is None else self.inner.check(value)
+
+
+@dataclass(frozen=True)
+class Field:
+    """A profile field's constraint and how a message words it ("n_inputs must be <wording>")."""
+
+    constraint: Constraint
+    wording: str
+
+
+COUNT = Field(Interval(int, 0, MAX_COUNT), "an integer in 0..2**63-1")
+BITS = Field(Interval(int, 1, 64), "an integer in 1..64")
+AMOUNT = Field(Interval(float, 0, None), "a finite number >= 0")
+
+
+def _check_fields(obj: object, table: Mapping[str, Field], where: str) -> None:
+    """Check and normalise (in place, on a frozen dataclass) every field of `table`."""
+    for name, spec in table.items():
+        value = getattr(obj, name)
+        try:
+            object.__setattr__(obj, name, spec.constraint.check(value))
+        except Invalid:
+            _fail(where, f"{name} must be {spec.wording}, got {value!r}", spec.wording, value)
+
+
+def _neuron_params(params: Mapping[str, Any], where: str) -> dict[str, tuple[int, int]]:
+    out: dict[str, tuple[int, int]] = {}
+    for key, pair in dict(params).items():
+        try:
+            count, bits = PAIR.check(pair)
+        except Invalid:
+            _fail(where, f"neuron_params[{key!r}] must be [count, bits], got {pair!r}", "[count, bits]", pair)
+        try:
+            out[str(key)] = (COUNT.constraint.check(count), BITS.constraint.check(bits))
+        except Invalid:
+            _fail(where, f"neuron_params[{key!r}] needs count in 0..2**63-1 and bits in 1..64, got {list(pair)}",
+                  "[count in 0..2**63-1, bits in 1..64]", pair)
+    return out
+
+
+PAIR = ListOf(Interval(int), min_len=2, max_len=2)
+
+LAYER_FIELDS: dict[str, Field] = {
+    "kind": Field(StrOptions(KINDS), f"one of {', '.join(KINDS)}"),
+    "n_inputs": COUNT,
+    "n_neurons": COUNT,
+    "n_weights": COUNT,
+    "n_nonzero": COUNT,
+    "weight_bits": BITS,
+    "macs_per_step": COUNT,
+    "fan_out": AMOUNT,
+    "input_events": AMOUNT,
+    "output_spikes": AMOUNT,
+    "spiking_input": Field(Boolean(), "true or false"),
+}
+"""What each scalar field of a layer accepts (``name`` and ``neuron_params`` are checked apart)."""
+
+PROFILE_FIELDS: dict[str, Field] = {
+    "timesteps": Field(Interval(int, 1, None), "an integer >= 1"),
+    "coding": Field(StrOptions(CODINGS), f"one of {', '.join(CODINGS)}"),
+    "phase": Field(StrOptions(PHASES), f"one of {', '.join(PHASES)}"),
+    "accuracy": Field(Optional(Interval(float, 0, 1)), "in 0..1 or null"),
+}
+"""What each scalar field of a profile accepts (``layers`` is checked apart)."""
 
 
 @dataclass(frozen=True)
@@ -61,42 +140,14 @@ class LayerProfile:
     spiking_input: bool = True
 
     def __post_init__(self) -> None:
-        where = f"layer {self.name!r}"
         if not isinstance(self.name, str) or not self.name:
-            _fail("layer", f"name must be a non-empty string, got {self.name!r}")
-        if self.kind not in KINDS:
-            _fail(where, f"kind must be one of {', '.join(KINDS)}, got {self.kind!r}")
-        for name in ("n_inputs", "n_neurons", "n_weights", "n_nonzero", "macs_per_step"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_COUNT:
-                _fail(where, f"{name} must be an integer in 0..2**63-1, got {value!r}")
+            _fail("layer", f"name must be a non-empty string, got {self.name!r}", "a non-empty string", self.name)
+        where = f"layer {self.name!r}"
+        _check_fields(self, LAYER_FIELDS, where)
         if self.n_nonzero > self.n_weights:
-            _fail(where, f"n_nonzero ({self.n_nonzero}) exceeds n_weights ({self.n_weights})")
-        if isinstance(self.weight_bits, bool) or not isinstance(self.weight_bits, int) \
-                or not 1 <= self.weight_bits <= 64:
-            _fail(where, f"weight_bits must be an integer in 1..64, got {self.weight_bits!r}")
-        for name in ("fan_out", "input_events", "output_spikes"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) \
-                    or not math.isfinite(value) or value < 0:
-                _fail(where, f"{name} must be a finite number >= 0, got {value!r}")
-        if not isinstance(self.spiking_input, bool):
-            _fail(where, f"spiking_input must be true or false, got {self.spiking_input!r}")
-        params: dict[str, tuple[int, int]] = {}
-        for key, pair in dict(self.neuron_params).items():
-            if not isinstance(pair, (list, tuple)) or len(pair) != 2 or any(
-                isinstance(v, bool) or not isinstance(v, int) for v in pair
-            ):
-                _fail(where, f"neuron_params[{key!r}] must be [count, bits], got {pair!r}")
-            count, bits = pair
-            if not 0 <= count <= MAX_COUNT or not 1 <= bits <= 64:
-                _fail(where, f"neuron_params[{key!r}] needs count in 0..2**63-1 and bits in 1..64, "
-                             f"got {list(pair)}")
-            params[str(key)] = (count, bits)
-        object.__setattr__(self, "neuron_params", params)
-        object.__setattr__(self, "fan_out", float(self.fan_out))
-        object.__setattr__(self, "input_events", float(self.input_events))
-        object.__setattr__(self, "output_spikes", float(self.output_spikes))
+            _fail(where, f"n_nonzero ({self.n_nonzero}) exceeds n_weights ({self.n_weights})",
+                  f"n_nonzero <= n_weights ({self.n_weights})", self.n_nonzero)
+        object.__setattr__(self, "neuron_params", _neuron_params(self.neuron_params, where))
 
     # Derived quantities (REFERENCE.md, "Synaptic operations").
     @property
@@ -137,31 +188,26 @@ class Profile:
     def __post_init__(self) -> None:
         layers = tuple(self.layers)
         if not layers:
-            _fail("profile", "needs at least one layer")
+            _fail("profile", "needs at least one layer", "at least one layer", [])
         if not all(isinstance(layer, LayerProfile) for layer in layers):
-            _fail("profile", "layers must be LayerProfile objects")
+            _fail("profile", "layers must be LayerProfile objects", "LayerProfile objects", layers)
         names = [layer.name for layer in layers]
         duplicated = sorted({n for n in names if names.count(n) > 1})
         if duplicated:
-            _fail("profile", f"layer names must be unique, repeated: {', '.join(duplicated)}")
-        if isinstance(self.timesteps, bool) or not isinstance(self.timesteps, int) \
-                or self.timesteps < 1:
-            _fail("profile", f"timesteps must be an integer >= 1, got {self.timesteps!r}")
-        if self.coding not in CODINGS:
-            _fail("profile", f"coding must be one of {', '.join(CODINGS)}, got {self.coding!r}")
-        if self.phase not in PHASES:
-            _fail("profile", f"phase must be one of {', '.join(PHASES)}, got {self.phase!r}")
-        if self.accuracy is not None:
-            if isinstance(self.accuracy, bool) or not isinstance(self.accuracy, (int, float)) \
-                    or not 0.0 <= self.accuracy <= 1.0:
-                _fail("profile", f"accuracy must be in 0..1 or null, got {self.accuracy!r}")
-            object.__setattr__(self, "accuracy", float(self.accuracy))
+            _fail("profile", f"layer names must be unique, repeated: {', '.join(duplicated)}",
+                  "unique layer names", duplicated)
+        _check_fields(self, PROFILE_FIELDS, "profile")
         object.__setattr__(self, "layers", layers)
 
     @property
     def n_neurons(self) -> int:
         """Neurons of the network: population layers only."""
         return sum(layer.n_neurons for layer in self.layers if layer.is_population)
+
+    @property
+    def neuron_steps(self) -> int:
+        """Neuron-steps per sample, ``n_neurons x timesteps``: the slots a spike can fill."""
+        return self.n_neurons * self.timesteps
 
     @property
     def spikes(self) -> float:

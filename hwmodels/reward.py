@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import math
 
-from ._base import CostModel, Option, choice, non_negative
+from ._base import NON_NEGATIVE, CostModel, Option
+from .validation import StrOptions
 from .memory import SPARSE_FORMATS, memory_bits
 from .profile import Profile
 
@@ -32,8 +33,8 @@ class RewardModel(CostModel):
     name = "reward"
     metrics = {"reward": "1", "memory_ratio": "1"}
     options = {
-        "mu": Option(DEFAULT_MU, non_negative, "trade-off: reward = accuracy - mu * memory / memory at 32 bits"),
-        "sparse_format": Option("ideal", choice(*SPARSE_FORMATS), "memory format, as the memory model's"),
+        "mu": Option(DEFAULT_MU, NON_NEGATIVE, "trade-off: reward = accuracy - mu * memory / memory at 32 bits"),
+        "sparse_format": Option("ideal", StrOptions(SPARSE_FORMATS), "memory format, as the memory model's"),
     }
     static = frozenset({"memory_ratio"})
 

@@ -51,6 +51,6 @@ class SynOpsModel(CostModel):
 
     def estimate(self, profile: Profile, **options: object) -> dict[str, float]:
         totals = super().estimate(profile, **options)
-        slots = profile.n_neurons * profile.timesteps
+        slots = profile.neuron_steps
         totals["spike_rate"] = totals["spikes_per_sample"] / slots if slots else 0.0
         return totals

@@ -75,7 +75,7 @@ def test_a_value_that_is_not_a_number_is_null_in_json(tmp_path, capsys) -> None:
     ("GOOD", ["--option", "colour=red"], "unknown option(s) 'colour'; valid: arithmetic"),
     ("GOOD", ["--option", "sparse_format"], "--option sparse_format: expected KEY=VALUE"),
     ("GOOD", ["--models", ","], "--models: name at least one model; available: memory, synops"),
-    ("GOOD", ["--option", "mu=-1"], "option 'mu' of model 'reward': expected a number >= 0, got -1"),
+    ("GOOD", ["--option", "mu=-1"], "option 'mu' of model 'reward': expected numbers >= 0, got -1"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, profile_file, capsys, content, args, message) -> None:
     path = tmp_path / "absent.json"

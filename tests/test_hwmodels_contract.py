@@ -114,6 +114,61 @@ def test_a_bad_option_value_names_the_model_and_the_option(name: str) -> None:
             hwmodels.evaluate(busy_profile(), name, **{key: object()})
 
 
+@pytest.mark.parametrize("name", MODELS)
+def test_every_option_declares_a_constraint_and_refuses_nan_and_infinity(name: str) -> None:
+    for key, option in hwmodels.get(name).options.items():
+        assert isinstance(option.constraint, hwmodels.Constraint), key
+        assert option.check(option.default) == hwmodels.get(name).resolve({})[key]
+        for bad in (float("nan"), float("inf"), -float("inf")):
+            with pytest.raises(hwmodels.Invalid) as info:
+                hwmodels.get(name).resolve({key: bad})
+            assert info.value.where == f"hwmodels: option {key!r} of model {name!r}"
+            assert info.value.got is bad and info.value.expected
+            assert str(info.value) == f"{info.value.where}: expected {info.value.expected}, got {bad!r}" \
+                or key == "gpu_targets"
+
+
+def test_a_bad_option_is_a_structured_invalid() -> None:
+    with pytest.raises(hwmodels.Invalid) as info:
+        hwmodels.evaluate(busy_profile(), "neuromorphic", t_ref=-1)
+    assert (info.value.expected, info.value.got, info.value.where) == (
+        "numbers > 0", -1, "hwmodels: option 't_ref' of model 'neuromorphic'")
+    assert str(info.value) == "hwmodels: option 't_ref' of model 'neuromorphic': expected numbers > 0, got -1"
+    with pytest.raises(hwmodels.Invalid) as info:
+        hwmodels.evaluate(busy_profile(), "energy45nm", include_neuron_updates=1)
+    assert str(info.value) == ("hwmodels: option 'include_neuron_updates' of model 'energy45nm': "
+                               "expected true or false, got 1")
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(fan_out=float("inf")), "layer 'fc': fan_out must be a finite number >= 0, got inf"),
+    (dict(output_spikes=float("nan")), "layer 'fc': output_spikes must be a finite number >= 0, got nan"),
+    (dict(weight_bits=True), "layer 'fc': weight_bits must be an integer in 1..64, got True"),
+    (dict(spiking_input=1), "layer 'fc': spiking_input must be true or false, got 1"),
+    (dict(neuron_params={"v": (1, 65)}), "layer 'fc': neuron_params['v'] needs count in 0..2**63-1 and bits "
+                                         "in 1..64, got [1, 65]"),
+])
+def test_a_bad_layer_field_is_a_structured_invalid(change, message) -> None:
+    with pytest.raises(hwmodels.Invalid) as info:
+        dense("fc", **change)
+    assert str(info.value) == message and info.value.where == "layer 'fc'"
+    (key, value), = change.items()
+    assert info.value.got is value or key == "neuron_params"
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(accuracy=float("nan")), "profile: accuracy must be in 0..1 or null, got nan"),
+    (dict(accuracy=float("inf")), "profile: accuracy must be in 0..1 or null, got inf"),
+    (dict(timesteps=2.0), "profile: timesteps must be an integer >= 1, got 2.0"),
+    (dict(phase="test"), "profile: phase must be one of inference, training, got 'test'"),
+])
+def test_a_bad_profile_field_is_a_structured_invalid(change, message) -> None:
+    with pytest.raises(hwmodels.Invalid) as info:
+        profile_of(dense(), **change)
+    assert str(info.value) == message and info.value.where == "profile"
+    assert profile_of(dense(), accuracy=1).accuracy == 1.0 and profile_of(dense(), accuracy=None).accuracy is None
+
+
 def test_metric_names_are_unique_across_models() -> None:
     names = [m for model in MODELS for m in hwmodels.get(model).metrics_for(**hwmodels.get(model).resolve({}))]
     assert len(names) == len(set(names))

@@ -64,7 +64,7 @@ def test_references_are_options() -> None:
     out = hwmodels.evaluate(network(1000.0, 10), "neuromorphic", s_ref=500.0, t_ref=20)
     assert out["energy_truenorth"] == pytest.approx(0.40 * 1000 / 500 + 0.60 * 10 / 20)
     assert out["energy_spinnaker"] == pytest.approx(0.64 * 1000 / 500 + 0.36 * 10 / 20)
-    with pytest.raises(ValueError, match="option 's_ref' of model 'neuromorphic': expected a number > 0, got 0"):
+    with pytest.raises(ValueError, match="option 's_ref' of model 'neuromorphic': expected numbers > 0, got 0$"):
         hwmodels.evaluate(network(1.0, 1), "neuromorphic", s_ref=0)
     with pytest.raises(ValueError, match="option 't_ref' of model 'neuromorphic'"):
         hwmodels.evaluate(network(1.0, 1), "neuromorphic", t_ref="512")

@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import warnings
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from .conftest import dense, profile_of
 
 PLUGIN = '''
 """Toy cost models: what a third-party distribution ships."""
-from hwmodels import CostModel, Option
+from hwmodels import CostModel, Interval, ListOf, Option, String
 
 
 class Picojoules:
@@ -46,13 +47,30 @@ class PerLayer(CostModel):
 
 class NotAModel:
     name = "broken"
+
+
+class Bounded(CostModel):
+    """An option declared with the validation vocabulary hwmodels exports."""
+
+    name = "toy_bounded"
+    metrics = {"toy_bounded_j": "J"}
+    options = {
+        "toy_scale": Option(1.0, Interval(float, 0, None, closed="neither"), "scale"),
+        "toy_cores": Option(None, ListOf(String(), min_len=1), "cores"),
+    }
+
+    def estimate(self, profile, toy_scale=1.0, toy_cores=None, **_):
+        return {"toy_bounded_j": toy_scale * (len(toy_cores) if toy_cores else 1)}
 '''
+
+RAISES_ON_IMPORT = 'raise RuntimeError("needs a licence server")\n'
 
 
 def distribution(root: Path, entry_points: str) -> Path:
     """A module and its *.dist-info, as `pip install` would leave them in site-packages."""
     root.mkdir()
     (root / "toy_hw_plugin.py").write_text(PLUGIN)
+    (root / "toy_hw_raises.py").write_text(RAISES_ON_IMPORT)
     info = root / "toy_hw_plugin-0.1.dist-info"
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: toy-hw-plugin\nVersion: 0.1\n")
@@ -76,6 +94,7 @@ def installed(tmp_path: Path):
     for root in added:
         sys.path.remove(root)
     sys.modules.pop("toy_hw_plugin", None)
+    sys.modules.pop("toy_hw_raises", None)
     _registry.refresh()
     assert "toy" not in hwmodels.available()
 
@@ -132,16 +151,71 @@ def test_python_m_hwmodels_runs_the_plugin(installed, tmp_path: Path) -> None:
         ["memory_bytes", str((10 + 5) * 8 // 8), "B"]]
 
 
-@pytest.mark.parametrize("entry_point, message", [
-    ("broken = toy_hw_plugin:NotAModel", "entry point 'toy_hw_plugin:NotAModel' is not a cost model: it has no 'metrics'"),
-    ("other = toy_hw_plugin:Picojoules", "entry point 'other' loads a model named 'toy'"),
-])
-def test_a_bad_plugin_is_refused_by_name(installed, entry_point: str, message: str) -> None:
-    installed(f"[dse.hwmodels]\n{entry_point}\n")
+BROKEN = [
+    ("raises = toy_hw_raises:Model",
+     "importing 'toy_hw_raises:Model' failed: RuntimeError: needs a licence server"),
+    ("absent = toy_hw_absent:Model",
+     "importing 'toy_hw_absent:Model' failed: ModuleNotFoundError: No module named 'toy_hw_absent'"),
+    ("broken = toy_hw_plugin:NotAModel", "'toy_hw_plugin:NotAModel' is not a cost model: it has no 'metrics'"),
+    ("other = toy_hw_plugin:Picojoules", "'toy_hw_plugin:Picojoules' loads a model named 'toy', not 'other'"),
+]
+
+
+@pytest.mark.parametrize("entry_point, reason", BROKEN)
+def test_a_broken_plugin_is_skipped_with_one_warning_and_refused_by_name(installed, entry_point: str,
+                                                                        reason: str) -> None:
+    installed(f"[dse.hwmodels]\n{entry_point}\ntoy = toy_hw_plugin:Picojoules\n")
     name = entry_point.split()[0]
-    assert name in hwmodels.available()
-    with pytest.raises(TypeError, match=message):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = hwmodels.evaluate(profile())  # every model: the built-ins and the good plug-in still run
+        assert hwmodels.evaluate(profile(), "memory") == {"memory_bits": 15 * 8, "memory_bytes": 15.0}
+        assert hwmodels.available()[-1] == "toy" and name not in hwmodels.available()
+    assert out["memory_bits"] == 15 * 8 and out["toy_energy_j"] == pytest.approx(14e-12)
+    assert [(w.category, str(w.message)) for w in caught] == [
+        (hwmodels.PluginWarning, f"hwmodels: skipping the cost-model plug-in {name!r} "
+                                 f"({entry_point.split(' = ')[1]}): {reason}")]
+    assert issubclass(hwmodels.PluginWarning, UserWarning)
+    assert hwmodels.broken() == {name: reason}
+    expected = f"hwmodels: model {name!r} is a broken plug-in, skipped: {reason}"
+    with pytest.raises(ValueError) as by_get:
         hwmodels.get(name)
+    with pytest.raises(ValueError) as by_evaluate:
+        hwmodels.evaluate(profile(), ["memory", name])
+    assert str(by_get.value) == str(by_evaluate.value) == expected
+
+
+def test_several_broken_plugins_warn_once_each(installed) -> None:
+    installed("[dse.hwmodels]\n" + "\n".join(entry for entry, _ in BROKEN) + "\n")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(3):
+            assert hwmodels.evaluate(profile(), "synops")["synops"] == 14.0
+    assert len(caught) == len(BROKEN) and {w.category for w in caught} == {hwmodels.PluginWarning}
+    assert hwmodels.broken() == {entry.split()[0]: reason for entry, reason in BROKEN}
+    assert hwmodels.available() == list(_registry.BUILTINS)
+
+
+def test_no_plugin_no_warning_nothing_broken() -> None:
+    _registry.refresh()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", hwmodels.PluginWarning)
+        assert hwmodels.broken() == {}
+
+
+def test_a_plugin_declares_options_with_the_exported_vocabulary(installed) -> None:
+    installed("[dse.hwmodels]\ntoy_bounded = toy_hw_plugin:Bounded\n")
+    assert hwmodels.evaluate(profile(), "toy_bounded", toy_scale=2, toy_cores=["a", "b"]) == {"toy_bounded_j": 4.0}
+    for value, got in ((0, "0"), (float("nan"), "nan"), (float("inf"), "inf"), ("big", '"big"')):
+        with pytest.raises(hwmodels.Invalid) as info:
+            hwmodels.evaluate(profile(), "toy_bounded", toy_scale=value)
+        where = "hwmodels: option 'toy_scale' of model 'toy_bounded'"
+        assert str(info.value) == f"{where}: expected numbers > 0, got {got}"
+        assert (info.value.expected, info.value.where) == ("numbers > 0", where)
+        assert info.value.got is value
+    with pytest.raises(ValueError,
+                       match=r"option 'toy_cores' of model 'toy_bounded': expected lists of a string, got \[\]"):
+        hwmodels.evaluate(profile(), "toy_bounded", toy_cores=[])
 
 
 def test_a_plugin_cannot_shadow_a_built_in(installed) -> None:

@@ -140,7 +140,7 @@ def test_unknown_options_models_and_values_name_the_valid_ones() -> None:
         hwmodels.evaluate(profile, colour="red")
     with pytest.raises(ValueError, match="unknown model.*'abacus'.*available: memory"):
         hwmodels.evaluate(profile, ["abacus"])
-    with pytest.raises(ValueError, match="sparse_format.*expected one of 'ideal', 'dense', 'bitmask', 'csr'"):
+    with pytest.raises(ValueError, match='sparse_format.*expected one of "ideal", "dense", "bitmask", "csr", got "zip"$'):
         hwmodels.evaluate(profile, "memory", sparse_format="zip")
     # A model ignores the options of the others.
     assert hwmodels.evaluate(profile, "memory", arithmetic="int") == hwmodels.evaluate(profile, "memory")
@@ -167,5 +167,5 @@ def test_reward_is_accuracy_minus_mu_times_memory_over_its_32_bit_self() -> None
     assert out["reward"] == pytest.approx(0.9 - 0.3 * mem_q / mem_32)
     assert hwmodels.evaluate(profile.with_bits(32), "reward", mu=0.3)["reward"] == pytest.approx(0.9 - 0.3)
     assert math.isnan(hwmodels.evaluate(profile_of(layer), "reward")["reward"])  # no accuracy, no reward
-    with pytest.raises(ValueError, match="option 'mu' of model 'reward': expected a number >= 0"):
+    with pytest.raises(ValueError, match="option 'mu' of model 'reward': expected numbers >= 0"):
         hwmodels.evaluate(profile, "reward", mu=-1)

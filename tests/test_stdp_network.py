@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from dse.engines.quant import Grid, fixed_point, quantize
-from dse.engines.stdp.network import Counts, Network, Ranges, input_traces
+from dse.engines.stdp.network import Counts, Network, Ranges
+from dse.engines.stdp.presentation import input_traces
 from dse.engines.stdp.params import EXC, INH, TAU_THETA, TAU_TRACE, Setup
 from dse.design import make_design
 

@@ -1,6 +1,7 @@
 """The STDP engine: Diehl & Cook's network and tinySNN, quantised (tinySNN seed).
 
-Declared here without torch; simulation lives in :mod:`.network`, training and
+Declared here without torch; the network state lives in :mod:`.network`, its
+simulation in :mod:`.stepping`, :mod:`.presentation` and :mod:`.solver`, training and
 evaluation in :mod:`.engine`.
 """
 

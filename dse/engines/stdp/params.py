@@ -50,26 +50,39 @@ W_MAX = 1.0
 """Input weights are clamped to [0, W_MAX]."""
 
 
-@dataclass(frozen=True)
 class Setup:
-    """Everything one trial's simulation needs besides data and device."""
+    """Everything one trial's simulation needs besides data and device.
 
-    network: str
-    n_neurons: int
-    inhibition: float
-    update_interval: int
-    timesteps: int
-    weight_bits: int
-    neuron_bits: int
-    rounding: str
-    quantization: str
-    input_rate: float
-    norm: float
-    theta_plus: float
-    nu_pre: float
-    nu_post: float
-    eta: float
-    s_th: float
+    It declares no key of its own: a name of the engine's [train] table
+    (:data:`.keys.TRAIN_KEYS`) reads the trial's value, checked, or the key's
+    default; any other name reads the design's attribute (the search keys of
+    :data:`.keys.KEYS` and the shared ones, e.g. ``timesteps``). Each value is
+    kept on the instance after its first read, so the simulation's per-step reads
+    are plain attribute look-ups.
+    """
+
+    def __init__(self, design: "Design", extra: Mapping[str, Any] | None = None) -> None:
+        train = {name: key.default for name, key in TRAIN_KEYS.items()}
+        for name, value in (extra or {}).items():
+            if name in train:
+                train[name] = TRAIN_KEYS[name].check(value)
+        self.design = design
+        self.train: Mapping[str, Any] = train
+
+    @classmethod
+    def of(cls, design: "Design", extra: Mapping[str, Any] | None = None) -> "Setup":
+        """Settings from a Design and the engine's [train] keys (defaults where absent)."""
+        return cls(design, extra)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name in ("design", "train"):  # not yet set (copy, unpickling)
+            raise AttributeError(name)
+        value = self.train[name] if name in self.train else getattr(self.design, name)
+        self.__dict__[name] = value
+        return value
+
+    def __repr__(self) -> str:
+        return f"Setup({self.design!r}, {dict(self.train)!r})"
 
     @property
     def baseline(self) -> bool:
@@ -82,18 +95,6 @@ class Setup:
     @property
     def quantized_neurons(self) -> bool:
         return self.neuron_bits < 32
-
-    @classmethod
-    def of(cls, design: "Design", extra: Mapping[str, Any] | None = None) -> "Setup":
-        """Settings from a Design and the engine's [train] keys (defaults where absent)."""
-        train = {name: key.default for name, key in TRAIN_KEYS.items()}
-        for name, value in (extra or {}).items():
-            if name in train:
-                train[name] = TRAIN_KEYS[name].check(value)
-        return cls(network=design.network, n_neurons=design.n_neurons, inhibition=design.inhibition,
-                   update_interval=design.update_interval, timesteps=design.timesteps,
-                   weight_bits=design.weight_bits, neuron_bits=design.neuron_bits,
-                   rounding=design.rounding, quantization=design.quantization, **train)
 
 
 def count_bits(timesteps: int) -> int:
