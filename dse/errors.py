@@ -41,8 +41,4 @@ class TrialDiverged(RuntimeError):
 
 def hw_message(exc: ValueError) -> str:
     """A hwmodels error as a spec or CLI message: the place and what was expected, no package prefix."""
-    from hwmodels.validation import Invalid
-
-    if isinstance(exc, Invalid):
-        return f"{exc.where}: {exc.message}" if exc.where else exc.message
-    return str(exc).removeprefix("hwmodels: ")
+    return str(exc)

@@ -34,9 +34,8 @@ COLUMNS = ["mu", "trial", "variant", "reward", "accuracy", "memory_bits", "memor
 def check_mu(value: float) -> float:
     try:
         return hwmodels.get("reward").resolve({"mu": value})["mu"]
-    except ValueError as exc:
-        message = exc.message if isinstance(exc, hwmodels.validation.Invalid) else str(exc).split(": ", 2)[-1]
-        raise UserError(f"--mu {value}: {message}") from None
+    except hwmodels.Invalid as exc:
+        raise UserError(f"--mu {value}: {exc.message}") from None
 
 
 def select(study_name: str, storage: str | Store = DEFAULT_URL, mus: Iterable[float] = (0.5,), *,

@@ -27,7 +27,7 @@ help)``, the constraint from the same vocabulary hwmodels itself uses
 Each value a user gives (and each default) is checked before ``estimate`` runs,
 and arrives normalised (an ``Interval(float, ...)`` gives a float, a ``ListOf`` a
 tuple). A bad one raises :class:`Invalid` (a ValueError) with ``expected``,
-``got`` and ``where`` (``"hwmodels: option 'mode' of model 'mychip'"``); NaN and
+``got`` and ``where`` (``"option 'mode' of model 'mychip'"``); NaN and
 infinity never pass a numeric constraint. A constraint of your own subclasses
 :class:`Constraint` (``check`` returns the value or raises ``self.fail(value)``;
 ``describe`` says what is valid). A plain callable in the constraint's place
@@ -78,12 +78,12 @@ def _select(models: Iterable[str] | str | None, options: dict[str, Any]) -> list
         get(name)  # ValueError: a broken plug-in, and why
     unknown = [n for n in names if n not in valid_names]
     if unknown:
-        raise ValueError(f"hwmodels: unknown model(s) {', '.join(map(repr, unknown))}; "
+        raise Invalid("registered models", unknown, message=f"unknown model(s) {', '.join(map(repr, unknown))}; "
                          f"available: {', '.join(valid_names)}")
     known_options = {key for n in valid_names for key in get(n).options}
     bad = sorted(set(options) - known_options)
     if bad:
-        raise ValueError(f"hwmodels: unknown option(s) {', '.join(map(repr, bad))}; "
+        raise Invalid("known options", bad, message=f"unknown option(s) {', '.join(map(repr, bad))}; "
                          f"valid: {', '.join(sorted(known_options))}")
     return [(get(n), get(n).resolve(options)) for n in dict.fromkeys(names)]
 

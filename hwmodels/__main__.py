@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         metrics = evaluate(profile, models, **options)
         meta = units(models, **options)
     except ValueError as exc:
-        print(f"error: {str(exc).removeprefix('hwmodels: ')}", file=sys.stderr)
+        print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     if args.json:
         print(json.dumps({m: {"value": v if math.isfinite(v) else None, "unit": meta[m][1], "model": meta[m][0]}

@@ -113,5 +113,5 @@ class CostModel:
             try:
                 resolved[key] = option.check(given.get(key, option.default))
             except Invalid as exc:
-                raise exc.at(f"hwmodels: option {key!r} of model {self.name!r}") from None
+                raise exc.at(f"option {key!r} of model {self.name!r}") from None
         return resolved

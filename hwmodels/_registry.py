@@ -20,6 +20,7 @@ from functools import lru_cache
 from importlib.metadata import entry_points
 from typing import Any, Mapping
 
+from .validation import Invalid
 from ._base import CostModel
 from .profile import Profile
 
@@ -121,7 +122,7 @@ def get(name: str) -> CostModel:
         return _check(_load(BUILTINS[name]), BUILTINS[name])
     models, failed = _plugins()
     if name in failed:
-        raise ValueError(f"hwmodels: model {name!r} is a broken plug-in, skipped: {failed[name]}")
+        raise Invalid("a working model", name, message=f"model {name!r} is a broken plug-in, skipped: {failed[name]}")
     if name not in models:
-        raise ValueError(f"hwmodels: unknown model {name!r}; available: {', '.join(names())}")
+        raise Invalid("a registered model", name, message=f"unknown model {name!r}; available: {', '.join(names())}")
     return models[name]

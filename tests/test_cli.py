@@ -63,7 +63,7 @@ def test_rescore_replaces_metrics_from_the_stored_profiles(workdir, tiny_spec, c
     code, _, err = invoke(capsys, ["rescore", spec.stem, "--option", "sparse_format=csr"])
     assert code == 0 and "rescored 4 design point(s)" in err
     rows = json.loads(invoke(capsys, ["query", spec.stem, "--format", "json"])[1])
-    profiles = {n: p for _, n, v, p in Store("sqlite:///dse.db").profiles(spec.stem) if v == ""}
+    profiles = {n: p for (n, v), p in Store("sqlite:///dse.db").profiles(spec.stem).items() if v == ""}
     for row in rows:
         expected = hwmodels.evaluate(profiles[row["trial"]], "memory", sparse_format="csr")["memory_bits"]
         assert row["memory_bits"] == expected

@@ -122,7 +122,7 @@ def test_every_option_declares_a_constraint_and_refuses_nan_and_infinity(name: s
         for bad in (float("nan"), float("inf"), -float("inf")):
             with pytest.raises(hwmodels.Invalid) as info:
                 hwmodels.get(name).resolve({key: bad})
-            assert info.value.where == f"hwmodels: option {key!r} of model {name!r}"
+            assert info.value.where == f"option {key!r} of model {name!r}"
             assert info.value.got is bad and info.value.expected
             assert str(info.value) == f"{info.value.where}: expected {info.value.expected}, got {bad!r}" \
                 or key == "gpu_targets"
@@ -132,11 +132,11 @@ def test_a_bad_option_is_a_structured_invalid() -> None:
     with pytest.raises(hwmodels.Invalid) as info:
         hwmodels.evaluate(busy_profile(), "neuromorphic", t_ref=-1)
     assert (info.value.expected, info.value.got, info.value.where) == (
-        "numbers > 0", -1, "hwmodels: option 't_ref' of model 'neuromorphic'")
-    assert str(info.value) == "hwmodels: option 't_ref' of model 'neuromorphic': expected numbers > 0, got -1"
+        "numbers > 0", -1, "option 't_ref' of model 'neuromorphic'")
+    assert str(info.value) == "option 't_ref' of model 'neuromorphic': expected numbers > 0, got -1"
     with pytest.raises(hwmodels.Invalid) as info:
         hwmodels.evaluate(busy_profile(), "energy45nm", include_neuron_updates=1)
-    assert str(info.value) == ("hwmodels: option 'include_neuron_updates' of model 'energy45nm': "
+    assert str(info.value) == ("option 'include_neuron_updates' of model 'energy45nm': "
                                "expected true or false, got 1")
 
 

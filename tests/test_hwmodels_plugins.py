@@ -177,7 +177,7 @@ def test_a_broken_plugin_is_skipped_with_one_warning_and_refused_by_name(install
                                  f"({entry_point.split(' = ')[1]}): {reason}")]
     assert issubclass(hwmodels.PluginWarning, UserWarning)
     assert hwmodels.broken() == {name: reason}
-    expected = f"hwmodels: model {name!r} is a broken plug-in, skipped: {reason}"
+    expected = f"model {name!r} is a broken plug-in, skipped: {reason}"
     with pytest.raises(ValueError) as by_get:
         hwmodels.get(name)
     with pytest.raises(ValueError) as by_evaluate:
@@ -209,7 +209,7 @@ def test_a_plugin_declares_options_with_the_exported_vocabulary(installed) -> No
     for value, got in ((0, "0"), (float("nan"), "nan"), (float("inf"), "inf"), ("big", '"big"')):
         with pytest.raises(hwmodels.Invalid) as info:
             hwmodels.evaluate(profile(), "toy_bounded", toy_scale=value)
-        where = "hwmodels: option 'toy_scale' of model 'toy_bounded'"
+        where = "option 'toy_scale' of model 'toy_bounded'"
         assert str(info.value) == f"{where}: expected numbers > 0, got {got}"
         assert (info.value.expected, info.value.where) == ("numbers > 0", where)
         assert info.value.got is value

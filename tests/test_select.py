@@ -76,7 +76,7 @@ def test_select_command_sweeps_mu_lists_and_repeats(bits_study, capsys) -> None:
 
 @pytest.mark.parametrize("args, message", [
     (["--mu", "lots"], "--mu lots: expected a number >= 0"),
-    (["--mu", "-1"], "--mu -1.0: expected a number >= 0, got -1.0"),
+    (["--mu", "-1"], "--mu -1.0: expected numbers >= 0, got -1.0"),
 ])
 def test_bad_mu_is_refused_with_exit_2(bits_study, capsys, args, message) -> None:
     with pytest.raises(SystemExit) as exit_info:

@@ -111,8 +111,16 @@ def test_bad_specs_are_refused_with_file_key_and_valid_values(sections, message)
     assert refused(spec_with(**sections)).startswith(message)
 
 
+def infeasible(data) -> str:
+    from dse.study import check_feasible
+
+    with pytest.raises(SpecError) as info:
+        check_feasible(parse_spec(data, "x.toml"))
+    return str(info.value)
+
+
 def test_impossible_constraint_is_found_before_anything_runs() -> None:
-    message = refused(spec_with(constraints={"memory_bits": {"max": 100}},
+    message = infeasible(spec_with(constraints={"memory_bits": {"max": 100}},
                                 space={"hidden": {"choices": [[64], [128]]},
                                        "weight_bits": {"choices": [4, 8]}}))
     assert message.startswith("x.toml: [constraints].memory_bits: impossible: no design in [space] meets "

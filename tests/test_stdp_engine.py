@@ -10,6 +10,7 @@ import hwmodels
 from dse.data import load_dataset
 from dse.engines import Budget, DataShape, get
 from dse.engines.stdp.shapes import Activity, profile
+from dse.engines import DesignError
 from dse.errors import UserError
 from dse.design import make_design
 
@@ -108,8 +109,8 @@ def test_pixels_outside_0_1_and_too_few_steps_are_refused(digits) -> None:
     bad = replace(digits, x_train=digits.x_train * 16)
     with pytest.raises(UserError, match=r"rate-codes pixels in \[0, 1\], got values in \[0, 16\]"):
         get("stdp").run(design(), bad, Budget(epochs=1), lambda e, a: None)
-    with pytest.raises(UserError, match="timesteps = 1: a presentation needs at least 2 steps"):
+    with pytest.raises(DesignError, match="timesteps = 1: a presentation needs at least 2 steps"):
         get("stdp").run(design(timesteps=1), digits, Budget(epochs=1), lambda e, a: None)
-    with pytest.raises(UserError, match="update_interval = 300 exceeds timesteps = 250: tinySNN would never"):
+    with pytest.raises(DesignError, match="update_interval = 300 exceeds timesteps = 250: tinySNN would never"):
         get("stdp").run(design(update_interval=300), digits, Budget(epochs=1), lambda e, a: None)
     assert np.all(digits.x_train <= 1)

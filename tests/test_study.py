@@ -27,19 +27,21 @@ def test_tiny_study_stores_what_it_trained(storage_url, tiny_spec) -> None:
 
     store = Store(storage_url)
     stored = store.profiles(spec.name)
-    assert sorted((n, v) for _, n, v, _ in stored) == [(0, ""), (0, "T=1"), (1, ""), (1, "T=1"),
-                                                       (2, ""), (2, "T=1")]
-    rows = store.metrics(spec.name)
-    units = {r["metric"]: (r["model"], r["unit"]) for r in rows}
+    assert sorted(stored) == [(0, ""), (0, "T=1"), (1, ""), (1, "T=1"), (2, ""), (2, "T=1")]
+    units = store.metric_units(spec.name)
     assert units["memory_bits"] == ("memory", "bit") and units["accuracy"] == ("engine", "1")
     assert units["energy_45nm_j"] == ("energy45nm", "J")
+    points = {p.key: p for p in store.points(spec.name)}
     for trial in trials:
-        profile = next(p for tid, _, v, p in stored if tid == trial._trial_id and v == "")
+        profile = stored[(trial.number, "")]
         # what Optuna holds, what the metric rows hold, and a fresh evaluation of the stored profile agree
         assert trial.values == [profile.accuracy, hwmodels.evaluate(profile, "memory")["memory_bits"]]
-        mine = {r["metric"]: r["value"] for r in rows if r["trial_id"] == trial._trial_id and r["variant"] == ""}
+        mine = points[(trial.number, "")].metrics
         assert mine["memory_bits"] == trial.user_attrs["memory_bits"] == trial.values[1]
         assert mine["synops"] == pytest.approx(hwmodels.evaluate(profile, "synops")["synops"])
+        variant = points[(trial.number, "T=1")]  # lineage: the trained weights at T = 1
+        assert (variant.kind, variant.parent, variant.params["timesteps"]) == ("variant", "", 1)
+        assert stored[(trial.number, "T=1")].timesteps == 1
         assert profile.layers[0].n_neurons == json.loads(trial.params["hidden"])[0]
         design = trial.user_attrs["design"]  # the resolved design, defaults included
         assert design["engine"] == "surrogate" and design["decay"] == 0.5 and design["neuron"] == "lif"

@@ -157,11 +157,12 @@ def test_impossible_memory_constraint_sees_the_cheapest_ops_and_bits() -> None:
         "hardware": {"models": ["memory"]},
     }
     # all skips at 1 bit is small; all conv3x3 at 32 bits is not: only the cheap corner meets 60 kbit
-    assert parse_spec({**base, "constraints": {"memory_bits": {"max": 60000}}}, "c.toml")
     from dse.errors import SpecError
+    from dse.study import check_feasible
 
+    check_feasible(parse_spec({**base, "constraints": {"memory_bits": {"max": 60000}}}, "c.toml"))
     with pytest.raises(SpecError, match="impossible"):
-        parse_spec({**base, "constraints": {"memory_bits": {"max": 100}}}, "c.toml")
+        check_feasible(parse_spec({**base, "constraints": {"memory_bits": {"max": 100}}}, "c.toml"))
 
 
 def test_mixed_precision_keeps_stem_and_readout_at_io_bits(tmp_path) -> None:

@@ -20,6 +20,7 @@ class StoredSpec:
     """What a study was run with, as stored beside it (Optuna study user attribute ``dse_spec``)."""
 
     version: int = STORED_SPEC_VERSION
+    """0 where nothing is stored (yet: another worker is creating the study)."""
     path: str = ""
     name: str = ""
     engine: str = ""
@@ -46,7 +47,7 @@ class StoredSpec:
         for key in ("objectives", "directions", "hardware_models", "space"):
             values[key] = tuple(values.get(key, ()))
         values["constraints"] = tuple(dict(c) for c in values.get("constraints", ()))
-        values["version"] = int(data.get("version", 1))
+        values["version"] = int(data.get("version", 1)) if data else 0  # 0: nothing stored (yet)
         return cls(**values)
 
     def to_attr(self) -> dict[str, Any]:

@@ -43,8 +43,8 @@ def stored_spec(spec: StudySpec) -> StoredSpec:
 
 
 def _refuse_mismatch(spec: StudySpec, store: Store, stored: StoredSpec, directions: list[str]) -> None:
-    objectives = list(stored.objectives)
-    if objectives and objectives != spec.metric_names or directions != spec.directions:
+    objectives = list(stored.objectives) if stored.version else spec.metric_names  # another worker is storing it
+    if objectives != spec.metric_names or directions != spec.directions:
         raise UserError(f"{spec.path}: [study].name: study {spec.name!r} already exists in {store.url} "
                         f"with objectives {objectives}; give this spec another name")
     if stored.engine and stored.engine != spec.engine:

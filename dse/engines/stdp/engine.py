@@ -37,6 +37,7 @@ from ..runtime import device_generator, resolve_device, seed_everything, tensors
 from .network import Counts, Network, Ranges
 from .params import Setup
 from .readout import assign_labels, predict
+from .keys import check
 from .shapes import profile
 
 EVAL_ELEMENTS = 2**24
@@ -47,12 +48,7 @@ def _check(setup: Setup, data: Dataset) -> None:
     if data.x_train.min() < 0 or data.x_train.max() > 1:
         raise UserError(f"data set {data.name!r}: the STDP engine rate-codes pixels in [0, 1], "
                         f"got values in [{data.x_train.min():g}, {data.x_train.max():g}]")
-    if setup.timesteps < 2:
-        raise UserError(f"timesteps = {setup.timesteps}: a presentation needs at least 2 steps "
-                        f"(inputs reach the neurons one step late)")
-    if not setup.baseline and setup.update_interval > setup.timesteps:
-        raise UserError(f"update_interval = {setup.update_interval} exceeds timesteps = {setup.timesteps}: "
-                        f"tinySNN would never update its weights; use update_interval <= timesteps")
+    check(setup.design)  # the engine's rules across keys, for callers that bypass the study
 
 
 def spike_counts(net: Network, x: torch.Tensor, steps: int, counts: Counts | None = None) -> torch.Tensor:

@@ -53,9 +53,13 @@ TRAIN_KEYS: dict[str, Key] = {k.name: k for k in (
 
 
 def check(design) -> None:
-    """tinySNN updates its weights every ``update_interval`` steps of a presentation:
-    an interval longer than the presentation would never update them."""
+    """A presentation needs two steps (inputs reach the neurons one step late); tinySNN
+    updates its weights every ``update_interval`` steps of a presentation, so an
+    interval longer than the presentation would never update them."""
+    if design.timesteps < 2:
+        raise DesignError(("timesteps",), f"timesteps = {design.timesteps}: a presentation needs at least "
+                                          f"2 steps (inputs reach the neurons one step late)")
     if design.network != "diehl-cook" and design.update_interval > design.timesteps:
         raise DesignError(("update_interval", "timesteps"),
-                          f"update_interval ({design.update_interval}) exceeds timesteps ({design.timesteps}): "
+                          f"update_interval = {design.update_interval} exceeds timesteps = {design.timesteps}: "
                           f"tinySNN would never update its weights; use update_interval <= timesteps")
