@@ -41,8 +41,13 @@ def make_design(engine_name: str, params: Mapping[str, Any], pick: Pick | None =
         raise ValueError(f"engine {engine_name!r} has no key {unknown[0]!r}")
     values = {name: keys[name].check(value) for name, value in params.items() if name not in engine.expanded}
     design = engine.design(**values)
-    if engine.expand is None:
-        return design
+    return design if engine.expand is None else _expand(engine, design, params, pick, spec_params)
+
+
+def _expand(engine: engines.Engine, design: Design, params: Mapping[str, Any], pick: Pick | None,
+            spec_params: Mapping[str, Param] | None) -> Design:
+    """The design with its expanded keys derived by the engine's ``expand`` hook."""
+    keys = engine.all_keys
     explicit = {k: tuple(params[k]) for k in engine.expanded if isinstance(params.get(k), (list, tuple))}
     design = replace(design, **explicit)  # per-item values given directly: expand checks them
     fixed = {k: keys[k].check(params[k]) if k in params else keys[k].default

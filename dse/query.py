@@ -29,7 +29,7 @@ def query(study_name: str, storage: str | Store = DEFAULT_URL, *, variants: bool
     ``variants=True`` adds a row for each further design point a trial produced
     (e.g. the same weights evaluated at fewer timesteps), told apart by the
     ``variant`` column, its own parameters (e.g. its ``timesteps``) and its
-    ``parent``. An engine's training-phase metrics (STDP learns on the device)
+    ``parent`` (the label of the design point it derives from, e.g. ``"12"``). An engine's training-phase metrics (STDP learns on the device)
     are columns ``training_<metric>``. ``states`` keeps only trials in those
     states ("complete", "pruned", "fail", "running").
     """
@@ -50,7 +50,7 @@ def _row(point: PointRecord) -> dict:
     row.update(point.metrics)
     row["duration_s"] = point.duration_s
     row["note"] = _note(point)
-    row["parent"] = point.parent if point.parent is not None else ""
+    row["parent"] = point.parent_label
     return row
 
 

@@ -160,3 +160,63 @@ def test_cli_bad_spec_exits_2_with_one_line_and_writes_nothing(tmp_path: Path) -
     assert result.stderr.strip() == f"error: {path}: [space].weight_bits: expected integers 1..32, got 64"
     assert "Traceback" not in result.stderr and result.stdout == ""
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.toml"]  # no dse.db, no reports/
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"study": {"name": "s", "engine": "stdp"}, "objectives": {"accuracy": "maximize"},
+      "space": {"timesteps": {"choices": [50, 250]}, "update_interval": {"low": 10, "high": 100}}},
+     "x.toml: [space].update_interval, [space].timesteps: update_interval = 51 exceeds timesteps = 50: "
+     "tinySNN would never update its weights; use update_interval <= timesteps "
+     "(the space holds update_interval = 51, timesteps = 50)"),  # every combination of a small space
+    ({"study": {"name": "s", "engine": "stdp"}, "objectives": {"accuracy": "maximize"},
+      "space": {"timesteps": {"choices": [20, 40]}}},  # the default update interval is 50
+     "x.toml: [space].update_interval, [space].timesteps: update_interval = 50 exceeds timesteps = 20: "
+     "tinySNN would never update its weights; use update_interval <= timesteps "
+     "(the space holds update_interval = 50 (default), timesteps = 20)"),
+    ({"study": {"name": "s", "engine": "ttfs"}, "objectives": {"accuracy": "maximize"},
+      "space": {"conv": {"choices": [[8, 0], [0, 8]]}}},
+     "x.toml: [space].conv: conv [0, 8]: a 0 (2x2 max-pool) must follow a convolution (position 0) "
+     "(the space holds conv = [0, 8])"),
+])
+def test_rules_across_keys_are_checked_over_the_space_at_load_time(data, message) -> None:
+    assert refused(data) == message
+
+
+def test_a_space_whose_every_design_keeps_the_rules_loads() -> None:
+    spec = parse_spec({"study": {"name": "s", "engine": "stdp"}, "objectives": {"accuracy": "maximize"},
+                       "space": {"network": {"choices": ["diehl-cook"]}, "timesteps": {"choices": [20]}}})
+    assert spec.engines == ("stdp",)  # the baseline updates every step: its default interval is no rule break
+
+
+def test_overrides_are_checked_like_the_file() -> None:
+    with pytest.raises(SpecError, match=r"x.toml: --n-trials: expected integers 1..10000000, got 0"):
+        parse_spec(BASE, "x.toml", n_trials=0)
+    assert parse_spec(BASE, "x.toml", n_trials=7).n_trials == 7
+
+
+def test_nan_and_infinity_are_refused_anywhere() -> None:
+    assert refused(spec_with(train={"lr": float("nan")})) == "x.toml: [train].lr: expected numbers 1e-12..100, got nan"
+    assert refused(spec_with(space={"pruning": {"low": 0.0, "high": float("nan")}})).startswith(
+        "x.toml: [space].pruning.high: expected numbers in [0, 1), got nan")
+    assert refused(spec_with(constraints={"memory_bits": {"max": float("inf")}})) == \
+        "x.toml: [constraints].memory_bits.max: expected a number, got inf"
+
+
+def test_an_oversized_spec_file_is_refused_before_parsing(tmp_path: Path) -> None:
+    path = tmp_path / "big.toml"
+    path.write_text("# " + "x" * 1_100_000 + "\n")
+    with pytest.raises(SpecError, match=r"big.toml: 1100003 bytes is too large for a study spec \(at most 1000000\)"):
+        load_spec(path)
+
+
+def test_the_spec_package_evaluates_no_cost_model_and_builds_no_profile() -> None:
+    code = ("import sys, dse.spec, hwmodels\n"
+            "hwmodels.evaluate = None\n"  # a spec check that scored a design would fail here
+            "from dse.engines import get\n"
+            "for e in ('surrogate', 'stdp', 'ttfs'):\n"
+            "    object.__setattr__(get(e), 'static_profile', None)\n"
+            "dse.spec.load_spec(sys.argv[1])\n"
+            "assert 'torch' not in sys.modules\n")
+    for path in sorted((ROOT / "studies").glob("*.toml")):
+        result = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr

@@ -64,25 +64,26 @@ def _pair(data: ReportData, front: Front) -> Any:
         pts = [p for p in data.points if member(p)]
         if pts:
             fig.add_trace(go.Scatter(
-                x=[p.metrics[front.x] for p in pts], y=[p.metrics[front.y] for p in pts],
-                mode="markers", name=name, text=[hover(data, p) for p in pts],
-                hovertemplate="%{text}<extra></extra>",
+                x=_values(pts, front.x), y=_values(pts, front.y), mode="markers", name=name,
+                text=[hover(data, p) for p in pts], hovertemplate="%{text}<extra></extra>",
                 marker=dict(color=color, symbol=symbol, size=size, line=dict(width=0.5, color="#333"))))
     by_label = {p.label: p for p in data.points}
     line = [by_label[label] for label in front.labels]
     if line:
         fig.add_trace(go.Scatter(
-            x=[p.metrics[front.x] for p in line], y=[p.metrics[front.y] for p in line],
-            mode="lines", name="front of this pair", line=dict(color="#d62728", width=1.5, shape="hv"),
-            hoverinfo="skip"))
+            x=_values(line, front.x), y=_values(line, front.y), mode="lines", name="front of this pair",
+            line=dict(color="#d62728", width=1.5, shape="hv"), hoverinfo="skip"))
     fig.update_layout(title=f"{front.y} vs {front.x}", xaxis_title=axis_title(data, front.x),
                       yaxis_title=axis_title(data, front.y), template="plotly_white", height=480,
                       legend=dict(orientation="h", y=-0.2))
-    if front.x not in LINEAR and _spans_decades(data, front.x):
-        fig.update_xaxes(type="log")
-    if front.y not in LINEAR and _spans_decades(data, front.y):
-        fig.update_yaxes(type="log")
+    for metric, update in ((front.x, fig.update_xaxes), (front.y, fig.update_yaxes)):
+        if metric not in LINEAR and _spans_decades(data, metric):
+            update(type="log")
     return fig
+
+
+def _values(points: list[Point], metric: str) -> list[float]:
+    return [p.metrics[metric] for p in points]
 
 
 def _spans_decades(data: ReportData, metric: str) -> bool:

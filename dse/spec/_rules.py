@@ -31,19 +31,25 @@ def designs(spec: StudySpec, *, corners: bool = False, limit: int = LIMIT) -> It
     items of an expanded key (e.g. the operation of every cell edge) take the
     same value together."""
     for engine_name in spec.engines:
-        engine = engines.get(engine_name)
-        params = spec.params_for(engine_name)
-        ordinary = [p for p in params if p.name not in engine.expanded]
-        families = [p for p in params if p.name in engine.expanded]
-        everything = not corners and math.prod(p.size() for p in params) <= limit
-        values = (lambda p: p.values() if p.discrete else p.extremes()) if everything else Param.extremes
-        combos = itertools.product(itertools.product(*[values(p) for p in ordinary]),
-                                   itertools.product(*[values(p) for p in families]))
-        by_name = {p.name: p for p in params}
-        for plain, family in itertools.islice(combos, limit):
-            chosen = {p.name: v for p, v in zip(families, family)}
-            yield make_design(engine_name, dict(zip((p.name for p in ordinary), plain)),
-                              lambda name, param: chosen.get(param.name, param.extremes()[0]), by_name)
+        yield from _engine_designs(engine_name, spec.params_for(engine_name), corners, limit)
+
+
+def _engine_designs(engine_name: str, params: tuple[Param, ...], corners: bool, limit: int) -> Iterator[Design]:
+    expanded = engines.get(engine_name).expanded
+    ordinary = [p for p in params if p.name not in expanded]
+    families = [p for p in params if p.name in expanded]  # all their items alike
+    small = not corners and math.prod(p.size() for p in params) <= limit
+    values = _every_value if small else Param.extremes
+    combos = itertools.product(itertools.product(*map(values, ordinary)), itertools.product(*map(values, families)))
+    by_name = {p.name: p for p in params}
+    for plain, family in itertools.islice(combos, limit):
+        chosen = {p.name: v for p, v in zip(families, family)}
+        yield make_design(engine_name, dict(zip((p.name for p in ordinary), plain)),
+                          lambda name, param: chosen.get(param.name, param.extremes()[0]), by_name)
+
+
+def _every_value(param: Param) -> list:
+    return param.values() if param.discrete else param.extremes()
 
 
 def check_rules(check: Checker, spec: StudySpec) -> None:

@@ -119,5 +119,12 @@ class PointRecord:
         return f"{self.trial} ({self.variant})" if self.variant else str(self.trial)
 
     @property
+    def parent_label(self) -> str:
+        """The label of the design point it derives from ("" for a trained design)."""
+        if self.parent is None:
+            return ""
+        return f"{self.trial} ({self.parent})" if self.parent else str(self.trial)
+
+    @property
     def key(self) -> tuple[int, str]:
         return self.trial, self.variant

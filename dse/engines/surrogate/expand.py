@@ -25,8 +25,16 @@ def expand(design: "Design", pick: Callable[[str, "Param"], Any],
            params: Mapping[str, "Param"]) -> dict[str, Any]:
     if not design.cells:
         return {"ops": None, "cell_bits": None, "weight_bits": pick("weight_bits", params["weight_bits"])}
+    cell_bits = _cell_bits(design, pick, params)
+    weight_bits = design.io_bits if cell_bits is not None and design.io_bits else \
+        pick("weight_bits", params["weight_bits"])
+    return {"ops": _ops(design, pick, params), "cell_bits": cell_bits, "weight_bits": weight_bits}
+
+
+def _ops(design: "Design", pick: Callable[[str, "Param"], Any], params: Mapping[str, "Param"]) -> tuple[str, ...]:
+    """The operation of every edge: given per edge, or one parameter each."""
     edges = design.cells * design.nodes * 2
-    if isinstance(design.ops, tuple):  # given per edge
+    if isinstance(design.ops, tuple):
         ops = design.ops
     else:
         ops = tuple(pick(f"op_c{k}_n{i}_e{e}", params["ops"])
@@ -34,15 +42,18 @@ def expand(design: "Design", pick: Callable[[str, "Param"], Any],
     if len(ops) != edges or any(op not in CELL_OPS for op in ops):
         raise ValueError(f"ops: expected {edges} operations among {', '.join(CELL_OPS)} "
                          f"({design.cells} cells x {design.nodes} nodes x 2 edges), got {list(ops)}")
+    return ops
+
+
+def _cell_bits(design: "Design", pick: Callable[[str, "Param"], Any],
+               params: Mapping[str, "Param"]) -> tuple[int, ...] | None:
+    """Weight bits of every cell (mixed precision), or None for one precision throughout."""
     if isinstance(design.cell_bits, tuple):  # given per cell
         cell_bits = design.cell_bits
     elif pick("cell_bits", params["cell_bits"]):
         cell_bits = tuple(pick(f"weight_bits_c{k}", params["weight_bits"]) for k in range(design.cells))
     else:
-        cell_bits = None
-    if cell_bits is not None and (len(cell_bits) != design.cells or not all(
-            isinstance(b, int) and 1 <= b <= 32 for b in cell_bits)):
+        return None
+    if len(cell_bits) != design.cells or not all(isinstance(b, int) and 1 <= b <= 32 for b in cell_bits):
         raise ValueError(f"cell_bits: expected {design.cells} integers 1..32, got {list(cell_bits)}")
-    weight_bits = design.io_bits if cell_bits is not None and design.io_bits else \
-        pick("weight_bits", params["weight_bits"])
-    return {"ops": ops, "cell_bits": cell_bits, "weight_bits": weight_bits}
+    return cell_bits

@@ -201,38 +201,42 @@ def neuron_params(design: "Design", pop: Population, plan_: Plan) -> dict[str, t
 
 
 def layer_profiles(design: "Design", plan_: Plan) -> list[LayerProfile]:
-    layers = []
-    for pop in plan_.populations:
-        numel = sum(math.prod(plan_.edge_weight_shape(pop, e)) for e in pop.edges if e.weighted)
-        nonzero = sum(kept(math.prod(plan_.edge_weight_shape(pop, e)), design.pruning)
-                      for e in pop.edges if e.weighted)
-        n_inputs = sum(plan_.states[e.source].numel for e in pop.edges)
-        macs = sum(plan_.edge_macs(pop, e) for e in pop.edges)
-        # synapses after pruning: each weighted edge keeps its share, a skip all of its own
-        synapses = sum(plan_.edge_macs(pop, e) * (kept(n, design.pruning) / n if e.weighted else 1)
-                       for e in pop.edges for n in [math.prod(plan_.edge_weight_shape(pop, e)) or 1])
-        analog = any(e.source == 0 for e in pop.edges) and design.coding == "direct"
-        layers.append(LayerProfile(
-            name=pop.name, kind="dense" if not design.cells else "conv2d",
-            n_inputs=n_inputs, n_neurons=plan_.states[pop.state].numel,
-            n_weights=numel, n_nonzero=nonzero, weight_bits=pop.bits,
-            neuron_params=neuron_params(design, pop, plan_),
-            macs_per_step=macs, fan_out=synapses / n_inputs if n_inputs else 0.0,
-            spiking_input=not analog,
-        ))
+    return [_population_profile(design, plan_, pop) for pop in plan_.populations] + [_readout_profile(design, plan_)]
+
+
+def _population_profile(design: "Design", plan_: Plan, pop: Population) -> LayerProfile:
+    numel = sum(math.prod(plan_.edge_weight_shape(pop, e)) for e in pop.edges if e.weighted)
+    nonzero = sum(kept(math.prod(plan_.edge_weight_shape(pop, e)), design.pruning)
+                  for e in pop.edges if e.weighted)
+    n_inputs = sum(plan_.states[e.source].numel for e in pop.edges)
+    macs = sum(plan_.edge_macs(pop, e) for e in pop.edges)
+    # synapses after pruning: each weighted edge keeps its share, a skip all of its own
+    synapses = sum(plan_.edge_macs(pop, e) * (kept(n, design.pruning) / n if e.weighted else 1)
+                   for e in pop.edges for n in [math.prod(plan_.edge_weight_shape(pop, e)) or 1])
+    analog = any(e.source == 0 for e in pop.edges) and design.coding == "direct"
+    return LayerProfile(
+        name=pop.name, kind="dense" if not design.cells else "conv2d",
+        n_inputs=n_inputs, n_neurons=plan_.states[pop.state].numel,
+        n_weights=numel, n_nonzero=nonzero, weight_bits=pop.bits,
+        neuron_params=neuron_params(design, pop, plan_),
+        macs_per_step=macs, fan_out=synapses / n_inputs if n_inputs else 0.0,
+        spiking_input=not analog,
+    )
+
+
+def _readout_profile(design: "Design", plan_: Plan) -> LayerProfile:
     src = plan_.states[plan_.readout_source]
     channels = src.shape[0]
     numel = channels * plan_.classes
     # Non-spiking readout (LitE-SNN head): logits = mean over t of W GAP(s_t) + b, an
     # accumulator and a bias per class; every spike, at any position, drives its
     # channel's row of W.
-    layers.append(LayerProfile(
+    return LayerProfile(
         name="out", kind="dense", n_inputs=src.numel, n_neurons=plan_.classes,
         n_weights=numel, n_nonzero=kept(numel, design.pruning), weight_bits=plan_.readout_bits,
         neuron_params={"v_mem": (plan_.classes, design.neuron_bits), "bias": (plan_.classes, plan_.readout_bits)},
         macs_per_step=numel, fan_out=kept(numel, design.pruning) / channels, spiking_input=True,
-    ))
-    return layers
+    )
 
 
 def static_profile(design: "Design", data: DataShape) -> Profile:
