@@ -205,6 +205,9 @@ def models(fmt: str) -> None:
             rows.append({"model": name, "metric": metric, "unit": unit,
                          "before training": "yes" if model.is_static(metric) else "",
                          "options": options, "note": notes.get(metric, "")})
+    for name, reason in hwmodels.broken().items():  # skipped with a warning: say which and why
+        rows.append({"model": name, "metric": "", "unit": "", "before training": "", "options": "",
+                     "note": f"broken plug-in, skipped: {reason}"})
     emit(pd.DataFrame(rows), fmt)
 
 

@@ -1,4 +1,4 @@
-"""GPU latency and energy from a per-layer roofline (REFERENCE.md, "GPU timing and energy").
+"""GPU latency and energy from a per-layer roofline (docs/cost-models.md, "GPU timing and energy").
 
 tinySNN measures processing time x power on GPUs (Jetson Nano, RTX 2080 Ti);
 this model predicts both from the profile's shapes, so a study can bound GPU
@@ -17,7 +17,7 @@ launch overhead t_0:
 storage precision, zeros included since a dense kernel reads them, 4-byte
 input and output activations, and the neuron state). A training-phase
 profile multiplies F and M by 3 (forward, backward, weight update), as
-REFERENCE.md says; the launch overhead is not multiplied. Then
+docs/cost-models.md says; the launch overhead is not multiplied. Then
 
 .. math::
 

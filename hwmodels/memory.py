@@ -6,7 +6,7 @@
 
 Putra & Shafique, "tinySNN", Eq. 4: weights times their bit width plus every
 neuron parameter kind k (membrane potential, threshold, ...) times its bit width.
-The stored weight count depends on ``sparse_format`` (REFERENCE.md, "Memory"):
+The stored weight count depends on ``sparse_format`` (docs/cost-models.md, "Memory"):
 
 - ``ideal``: only the nonzero weights, ``n_nonzero * b`` (LitE-SNN's model size
   ``(1 - p) C_in C_out K^2 b``);

@@ -12,7 +12,7 @@ only), T its timesteps. TrueNorth a_dyn = 0.40, a_sta = 0.60; SpiNNaker
 a_dyn = 0.64, a_sta = 0.36. The reference (= 1.00) is the TTFS seed's TSC row
 (Han & Roy 2020, CIFAR-10): ``t_ref`` = 512 and ``s_ref`` = 0.19321e6 spikes
 per sample (*assumed unit*: the table's spike column read as millions per
-image). REFERENCE.md gives 0.193e6, the spike column's three digits; the
+image). The spike column gives 0.193e6, three digits; the
 table's spike-sparsity column (930.91 for rate coding, 68.86 for TSC) carries
 the same ratio to five, ``2.612e6 x 68.86 / 930.91 = 0.19321e6``, and the
 published energies follow it: with it every row of the table is reproduced
@@ -20,7 +20,7 @@ published energies follow it: with it every row of the table is reproduced
 ``s_ref=0.193e6`` for the rounded reference. Metrics ``energy_truenorth``,
 ``energy_spinnaker`` (unit "1": relative to the reference).
 
-**Absolute energy** per event (REFERENCE.md table), metrics
+**Absolute energy** per event (docs/cost-models.md table), metrics
 ``energy_<chip>_j``:
 
 .. math::

@@ -123,7 +123,7 @@ PROFILE_FIELDS: dict[str, Field] = {
 
 @dataclass(frozen=True)
 class LayerProfile:
-    """One weight layer, per sample (see ARCHITECTURE.md, Contract 1)."""
+    """One weight layer, per sample (see docs/architecture.md, Contract 1)."""
 
     name: str
     kind: str
@@ -149,7 +149,7 @@ class LayerProfile:
                   f"n_nonzero <= n_weights ({self.n_weights})", self.n_nonzero)
         object.__setattr__(self, "neuron_params", _neuron_params(self.neuron_params, where))
 
-    # Derived quantities (REFERENCE.md, "Synaptic operations").
+    # Derived quantities (docs/cost-models.md, "Synaptic operations").
     @property
     def synops(self) -> float:
         """Accumulate operations: input events x synapses each one drives."""

@@ -5,7 +5,7 @@
     R = A - \\mu M, \\qquad M = \\mathrm{Mem}_q / \\mathrm{Mem}_{nq}
 
 Putra & Shafique, "tinySNN", Eq. 3 (form assumed: the extracted text keeps the
-symbols but not the equation, see REFERENCE.md). A is the accuracy in [0, 1];
+symbols but not the equation, see docs/cost-models.md). A is the accuracy in [0, 1];
 M is the design's memory (Eq. 4, :mod:`hwmodels.memory`, in the same
 ``sparse_format``) divided by the memory of the same network with every weight
 and neuron parameter at 32 bits, so an unquantised model has M = 1. A larger

@@ -23,7 +23,7 @@ def test_memory_at_other_bits_equals_the_rebuilt_profile(profile, sparse_format,
 
 
 CONTRACT_OPTIONS = {"sparse_format", "arithmetic", "include_neuron_updates", "s_ref", "t_ref", "gpu_targets", "mu"}
-EXTENSIONS = {"include_weight_fetch"}  # energy45nm's optional SRAM term (REFERENCE.md, issue 4)
+EXTENSIONS = {"include_weight_fetch"}  # energy45nm's optional SRAM term (docs/cost-models.md, issue 4)
 OTHER_VALUES = {"sparse_format": "csr", "arithmetic": "int", "include_neuron_updates": True, "s_ref": 1e3,
                 "t_ref": 8, "gpu_targets": ["rtx2080ti"], "mu": 0.9, "include_weight_fetch": True}
 MODELS = hwmodels.available()
@@ -60,7 +60,7 @@ def test_declares_a_name_metrics_with_units_and_contract_options(name: str) -> N
     assert all(option.help for option in model.options.values())
     model.resolve({})  # every default passes its own check
     doc = sys.modules[type(model).__module__].__doc__
-    assert doc and any(cite in doc for cite in ("Eq.", "REFERENCE.md", "NeuroBench", "Horowitz"))
+    assert doc and any(cite in doc for cite in ("Eq.", "docs/cost-models.md", "NeuroBench", "Horowitz"))
 
 
 @pytest.mark.parametrize("name", MODELS)

@@ -137,6 +137,16 @@ def test_dse_models_lists_the_plugin(installed, capsys) -> None:
     assert "toy_pj=2.0: picojoules per synaptic operation" in toy[1]["options"]
 
 
+def test_dse_models_names_a_broken_plugin(installed, capsys) -> None:
+    installed(f"[dse.hwmodels]\n{BROKEN[0][0]}\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", hwmodels.PluginWarning)
+        main(["models", "--format", "json"])
+    rows = json.loads(capsys.readouterr().out)
+    assert {r["model"] for r in rows} == set(_registry.BUILTINS) | {"raises"}
+    assert [r["note"] for r in rows if r["model"] == "raises"] == [f"broken plug-in, skipped: {BROKEN[0][1]}"]
+
+
 def test_python_m_hwmodels_runs_the_plugin(installed, tmp_path: Path) -> None:
     root = installed(GOOD)
     path = tmp_path / "profile.json"

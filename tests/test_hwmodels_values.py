@@ -1,4 +1,4 @@
-"""Cost models against values computed by hand from REFERENCE.md and the papers' tables."""
+"""Cost models against values computed by hand from docs/cost-models.md and the papers' tables."""
 
 import math
 

@@ -39,8 +39,8 @@ def test_reference_network_shapes_and_latency() -> None:
     assert [l.name for l in profile.layers] == ["fc1", "fc2", "out"]
     assert [(l.n_inputs, l.n_neurons, l.n_weights) for l in profile.layers] == [
         (64, 256, 64 * 256), (256, 256, 256 * 256), (256, 10, 2560)]
-    assert profile.timesteps == (3 + 1) * 32 == 128  # ENGINES.md: 4 x 32 for 64-256-256-10
-    # ENGINES.md: analog pixels into layer 1 (dense MACs, added once); spikes from there on
+    assert profile.timesteps == (3 + 1) * 32 == 128  # docs/engines.md: 4 x 32 for 64-256-256-10
+    # docs/engines.md: analog pixels into layer 1 (dense MACs, added once); spikes from there on
     assert profile.coding == "ttfs" and [l.spiking_input for l in profile.layers] == [False, True, True]
     assert profile.layers[0].neuron_params == {"v_mem": (256, 32), "bias": (256, 32), "v_th": (1, 32)}
     assert profile.layers[0].macs_per_step * profile.timesteps == 64 * 256  # once per sample

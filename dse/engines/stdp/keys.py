@@ -5,7 +5,7 @@ Search keys (``[space]``): ``network``, ``n_neurons``, ``inhibition``,
 sample is presented. [train] keys tune the learning of small data sets; their
 defaults, and why, are in :data:`TRAIN_KEYS` and the README's STDP section.
 
-Sources (ENGINES.md section 1): inhibition 17.5 is BindsNET's class default
+Sources (docs/engines.md section 1): inhibition 17.5 is BindsNET's class default
 (its MNIST example passes 120) and tinySNN's w_inh; the update interval T_u = 50,
 Eq. 1's S_th = 10 and the form of Eq. 2 are *assumed* (the seed gives neither
 values nor equations); nu = (1e-4, 1e-2), theta_plus = 0.05 and the 128 Hz
@@ -46,7 +46,7 @@ TRAIN_KEYS: dict[str, Key] = {k.name: k for k in (
         low=0.0, high=100.0),
     Key("nu_pre", "float", 1e-4, "diehl-cook: depression rate on a presynaptic spike", low=0.0, high=1.0),
     Key("nu_post", "float", 1e-2, "diehl-cook: potentiation rate on a postsynaptic spike", low=0.0, high=1.0),
-    Key("eta", "float", 3e-2, "tinysnn: learning rate of Eq. 2 (1e-2 in ENGINES.md for MNIST)",
+    Key("eta", "float", 3e-2, "tinysnn: learning rate of Eq. 2 (1e-2 in docs/engines.md for MNIST)",
         low=0.0, high=1.0),
     Key("s_th", "float", 10.0, "tinysnn: spike-count normaliser S_th of Eq. 1", low=1e-6, high=1e6),
 )}

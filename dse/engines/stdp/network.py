@@ -1,4 +1,4 @@
-"""Simulation of the Diehl & Cook network and of tinySNN (ENGINES.md section 1).
+"""Simulation of the Diehl & Cook network and of tinySNN (docs/engines.md section 1).
 
 Both networks take Poisson input (a pixel of value x fires with probability
 ``input_rate * x * dt / 1000`` per 1 ms step, the Bernoulli form of BindsNET's
@@ -24,14 +24,14 @@ The input of step t comes from the spikes of step t - 1 [C BN:network.py ``run``
 - tinySNN (``tinysnn``, seed section 2): direct lateral inhibition, a spike
   subtracting ``w_inh`` from every other excitatory membrane on the next step
   [C BN:``DiehlAndCook2015v2``]; weights change only at ``t_u = m T_u`` (seed
-  section 2.2) by Eq. 1-2 (forms *assumed* in ENGINES.md 1b):
+  section 2.2) by Eq. 1-2 (forms *assumed* in docs/engines.md 1b):
   ``k = maxS_post / S_th``, ``dw_ij = k eta x_pre_i (w_max - w_ij)`` for the
   neurons j that fired in ``(t_u - T_u, t_u]``; no depression.
 - After every training sample the input weights are normalised so each column
   sums to ``norm`` [C BN:topology ``normalize``]; state resets between samples,
   thresholds are kept.
 
-Quantisation (tinySNN section 2.3, ENGINES.md 1c): weights on Q0.b (clamped to
+Quantisation (tinySNN section 2.3, docs/engines.md 1c): weights on Q0.b (clamped to
 ``1 - 2^-b``), the membrane potentials and ``V_th`` on signed/unsigned Q(i.f)
 with i from the range observed in an FP32 run, rounding truncate / nearest /
 stochastic. Constants (22.5, the inhibition, reset potentials) are rounded to
@@ -103,7 +103,7 @@ class Grids:
 
 
 def weight_grid(bits: int) -> Grid | None:
-    """Q0.b for the input weights in [0, 1], saturating at 1 - 2^-b (ENGINES.md 1c [P])."""
+    """Q0.b for the input weights in [0, 1], saturating at 1 - 2^-b (docs/engines.md 1c [P])."""
     if bits >= 32:
         return None
     return Grid(2.0 ** -bits, 0, 2**bits - 1)

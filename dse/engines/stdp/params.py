@@ -2,7 +2,7 @@
 
 Neuron and synapse constants are BindsNET's ``DiehlAndCook2015`` /
 ``DiehlAndCook2015v2`` [C BN:bindsnet/models/models.py, bindsnet/network/nodes.py],
-as ENGINES.md section 1a lists them; dt = 1 ms. Everything a trial may change
+as docs/engines.md section 1a lists them; dt = 1 ms. Everything a trial may change
 comes from the design (search keys) and the spec's [train] table.
 """
 

@@ -7,7 +7,7 @@ the state of one sample: its input spikes and traces, the membranes, refractory
 counters and post-synaptic traces, and the inhibition still to arrive. Quiet
 stretches are solved by the network's :class:`.solver.EventSolver`; the steps on
 which an excitatory neuron fires are simulated here one by one, with the
-learning rules (ENGINES.md section 1):
+learning rules (docs/engines.md section 1):
 
 - pair STDP of the baseline on the firing step [C BN:learning ``PostPre``]:
   ``W -= nu_pre * s_pre x_post^T``, then ``W += nu_post * x_pre s_post^T``,

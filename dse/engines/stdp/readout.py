@@ -1,7 +1,7 @@
 """Labelling and prediction of an unsupervised STDP network (Diehl & Cook 2015).
 
 As BindsNET's ``assign_labels`` and ``all_activity`` [C BN:bindsnet/evaluation/
-evaluation.py], ENGINES.md 1a: with ``S[n]`` the spike count of neuron n over a
+evaluation.py], docs/engines.md 1a: with ``S[n]`` the spike count of neuron n over a
 presentation,
 
 - ``rates[n, c]`` = mean of S[n] over the labelling samples of class c,

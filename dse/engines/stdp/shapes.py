@@ -9,10 +9,10 @@ Inference (both networks)
     ``x_ae`` (dense): the plastic input weights, N_in x N at ``weight_bits``;
     neuron parameters ``v_mem`` and ``v_th`` per excitatory neuron at
     ``neuron_bits`` (tinySNN section 2.3 quantises V_mem and V_th; V_th = thresh
-    + theta is stored per neuron, ENGINES.md 1b); ``macs_per_step`` = N_in x N;
+    + theta is stored per neuron, docs/engines.md 1b); ``macs_per_step`` = N_in x N;
     ``fan_out`` = N; ``input_events`` = Poisson input spikes; ``output_spikes``
     = excitatory spikes.
-Diehl & Cook baseline (ENGINES.md 1a; REFERENCE.md "Memory")
+Diehl & Cook baseline (docs/engines.md 1a; docs/cost-models.md "Memory")
     ``inh`` (dense, the inhibitory population as its own layer): Ae->Ai,
     one-to-one, BindsNET stores ``22.5 * I`` (N x N, N nonzero); Ai neurons
     keep ``v_mem`` each and one shared ``v_th`` (a fixed LIF threshold);

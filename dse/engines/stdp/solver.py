@@ -1,7 +1,7 @@
 """The event-driven solver of learning presentations: quiet steps in closed form.
 
 Between excitatory spikes the float network is linear, so a block of K quiet
-steps is solved at once (ENGINES.md section 1, :meth:`.network.Network.learn`):
+steps is solved at once (docs/engines.md section 1, :meth:`.network.Network.learn`):
 
 .. math::
 

@@ -1,7 +1,7 @@
 """Step-by-step simulation: inference batches, quantised learning, the reference.
 
 Each step follows BindsNET's order [C BN:network.py ``run``]: the input of step
-t comes from the spikes of step t - 1, then the excitatory update (ENGINES.md
+t comes from the spikes of step t - 1, then the excitatory update (docs/engines.md
 section 1, the equations of :mod:`.network`), the inhibitory update of the
 baseline, the traces and the learning rule; after a learning sample the input
 weights are normalised. Inference simulates a whole batch of samples per step on

@@ -1,9 +1,9 @@
 """Training and evaluation of the TTFS engine (Contract 3; Park & Yoon, eq. 9).
 
-Training (ENGINES.md sections 3-4; the seed's schedule scaled to small data):
+Training (docs/engines.md sections 3-4; the seed's schedule scaled to small data):
 
 - loss ``L = CE + [e >= e_k] (lambda_TR L_TR + lambda_TB L_TB)`` (eq. 9), with
-  e_k = ``[train] kernel_epoch`` (default 20: ENGINES.md section 4's digits
+  e_k = ``[train] kernel_epoch`` (default 20: docs/engines.md section 4's digits
   schedule; the seed starts at epoch 50 of 2000 on CIFAR-10);
 - tau and t_d are frozen before e_k and then learn from CE + lambda_TR L_TR
   (L_TB's threshold is detached: it moves gamma and beta only);

@@ -30,7 +30,7 @@ value falls in one of three regions (:func:`regions`): clipped
 (``x_m <= z/theta0 < x_M``, levels ``e^{(t_d - n)/tau}``) and pruned (below
 ``x_m``: no spike).
 
-*Project choice* (ENGINES.md puts ``x_m = eps(T_w)``, levels n = 0..T_w):
+*Project choice* (an earlier reading puts ``x_m = eps(T_w)``, levels n = 0..T_w):
 a window of T_w steps holds T_w spike times n = 0..T_w-1 (the seed's "time
 window 32 corresponds to 5-bit quantisation"), so ``x_m = eps(T_w - 1)`` and
 consecutive layers' windows do not overlap in the simulator. In training
@@ -41,7 +41,7 @@ is this project's floor (*assumed*: the seed leaves tau unconstrained).
 
 Gradients, eq. 6, by autograd through encode and decode with the STE (the
 reference, :func:`ttfs_reference`); :class:`TTFSActivation` computes the same
-in one node. Totals per region (ENGINES.md section 3):
+in one node. Totals per region (docs/engines.md section 3):
 
 - quantised: ``dx/dz = x/z``, ``dx/dt_d = 0``, ``dx/dtau = x (t - t_f) / tau^2``
   (t_f the unrounded time: the rounding residual);
@@ -245,7 +245,7 @@ def kernel_bn_loss(gamma: torch.Tensor, beta: torch.Tensor, threshold: torch.Ten
     approximation of the channel's PDF; the polynomial in its code
     (``loss_enc_spike_bn_new_new``) is not a probability (at gamma = 1, beta = 0,
     x_m = 0.041 it gives -0.041 where P = 0.516), so this engine integrates the
-    Gaussian exactly (ENGINES.md's [P] option, ``torch.special.ndtr``). The
+    Gaussian exactly (docs/engines.md section 3, kernel-aware batch norm; ``torch.special.ndtr``). The
     threshold is detached: the gradient reaches gamma and beta only, as in the
     seed's ``train_one_epoch_ttfs``.
     """

@@ -1,7 +1,7 @@
-"""Search keys of the TTFS engine (Contract 4, Park & Yoon seed; ENGINES.md section 3).
+"""Search keys of the TTFS engine (Contract 4, Park & Yoon seed; docs/engines.md section 3).
 
 Defaults follow the seed's initial values (``tau_0 = 10``, ``t_d0 = 0``,
-``T_w = 32``, ``theta0 = 1``, so ``x_M = 1``) and ENGINES.md section 4's
+``T_w = 32``, ``theta0 = 1``, so ``x_M = 1``) and docs/engines.md section 4's
 digits network (64-256-256-10). The three training aids default to off (0);
 a study turns them on.
 """
@@ -16,7 +16,7 @@ KEYS: dict[str, Key] = {k.name: k for k in (
         low=1, high=65536, min_len=0),
     Key("conv", "ints", (), "VGG-style 3x3 conv stack: channel widths, 0 = 2x2 max-pool "
         "(e.g. [16, 0, 32, 0]); empty = a dense network", low=0, high=4096, min_len=0),
-    Key("input_coding", "str", "analog", "how pixels reach layer 1: analog (ENGINES.md: W x added to "
+    Key("input_coding", "str", "analog", "how pixels reach layer 1: analog (docs/engines.md: W x added to "
         "V once) or ttfs (each pixel a first-spike time through its own kernel, the paper's text)",
         options=("analog", "ttfs")),
     Key("window", "int", 32, "time window T_w: steps (spike-time levels) per layer", low=2, high=4096),
@@ -36,7 +36,7 @@ KEYS: dict[str, Key] = {k.name: k for k in (
 
 TRAIN_KEYS: dict[str, Key] = {k.name: k for k in (
     Key("kernel_epoch", "int", 20, "epoch (0-based) from which tau and t_d train and the TR/TB "
-        "terms apply (the seed: 50 of 2000 on CIFAR-10; ENGINES.md section 4: 20 of ~200)",
+        "terms apply (the seed: 50 of 2000 on CIFAR-10; docs/engines.md section 4: 20 of ~200)",
         low=0, high=1_000_000),
 )}
 

@@ -4,13 +4,13 @@ Training runs the surrogate: each hidden layer is ``z = BN(W h)`` followed by
 the TTFS activation of eq. 5 (:mod:`.kernel`) with its population's trainable
 kernel (tau, t_d); with stochastic relaxation a layer takes ``ReLU(z)``
 instead, drawn per layer and step. The pixels reach layer 1 as ``input_coding``
-says: ``analog`` (the default, ENGINES.md section 3 and the seed's code: layer 1
+says: ``analog`` (the default, docs/engines.md section 3 and the seed's code: layer 1
 computes ``W x`` once, as direct coding does) or ``ttfs`` (the seed's text, "we
 encoded the input intensity into spike time": population 0 turns each pixel
 into a spike time through its own kernel, so every layer receives spikes). The
 readout ``W h + b`` integrates without firing and gives the logits.
 
-:meth:`TTFSNet.freeze` folds each batch norm into its layer (ENGINES.md
+:meth:`TTFSNet.freeze` folds each batch norm into its layer (docs/engines.md
 section 3: ``W' = gamma W / sigma``, ``b' = beta - gamma mu / sigma``),
 quantises the folded weights and biases at ``weight_bits`` and applies the
 pruning mask. :func:`infer` runs that frozen network in closed form (eq. 5 with
@@ -73,7 +73,7 @@ def synaptic(kind: str, h: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None
 
 def fold_bn(w: torch.Tensor, norm: nn.modules.batchnorm._BatchNorm, mean: torch.Tensor,
             var: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """BN folded into the layer before it (ENGINES.md section 3):
+    """BN folded into the layer before it (docs/engines.md section 3):
     ``W' = gamma W / sigma``, ``b' = beta - gamma mu / sigma``, ``sigma = sqrt(var + eps)``."""
     scale = norm.weight / torch.sqrt(var + norm.eps)
     return w * scale.view(-1, *([1] * (w.dim() - 1))), norm.bias - scale * mean

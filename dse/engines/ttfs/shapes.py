@@ -11,7 +11,7 @@ modules from it and :func:`static_profile` names the layers and counts the
 weights from it, so the feasibility pre-check and the trained profile always
 describe the same network.
 
-Latency (ENGINES.md section 3, the seed's run script, ``544 = 16 x 32 + 32``
+Latency (docs/engines.md section 3, the seed's run script, ``544 = 16 x 32 + 32``
 for VGG-16): ``(N_w + 1) x T_w`` steps for N_w weight layers, one window per
 population, input and readout included.
 """

@@ -1,4 +1,4 @@
-"""Event-driven simulation of a frozen TTFS network (ENGINES.md section 3; Park & Yoon, Appendix A).
+"""Event-driven simulation of a frozen TTFS network (docs/engines.md section 3; Park & Yoon, Appendix A).
 
 Each population has an integration phase, then a fire phase, one window of
 T_w steps each, and the fire phase of one population is the integration phase
