@@ -34,35 +34,33 @@ schema_table = sa.Table(
     sa.Column("version", sa.Integer, nullable=False),
 )
 
+
+
+def _point_columns(*extra_keys: sa.Column) -> list[sa.Column]:
+    """The key of a design point (Optuna's trial id, the variant name, any more key columns)
+    and the public identifiers beside it."""
+    return [sa.Column("trial_id", sa.Integer, primary_key=True),
+            sa.Column("variant", sa.String(64), primary_key=True), *extra_keys,
+            sa.Column("study_name", sa.String(512), nullable=False, index=True),
+            sa.Column("trial_number", sa.Integer, nullable=False)]
+
+
 profiles_table = sa.Table(
-    names.PROFILES_TABLE, metadata,
-    sa.Column("trial_id", sa.Integer, primary_key=True),
-    sa.Column("variant", sa.String(64), primary_key=True),
-    sa.Column("study_name", sa.String(512), nullable=False, index=True),
-    sa.Column("trial_number", sa.Integer, nullable=False),
+    names.PROFILES_TABLE, metadata, *_point_columns(),
     sa.Column("engine", sa.String(64), nullable=False),
     sa.Column("profile", sa.Text, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )
 
 metrics_table = sa.Table(
-    names.METRICS_TABLE, metadata,
-    sa.Column("trial_id", sa.Integer, primary_key=True),
-    sa.Column("variant", sa.String(64), primary_key=True),
-    sa.Column("metric", sa.String(128), primary_key=True),
-    sa.Column("study_name", sa.String(512), nullable=False, index=True),
-    sa.Column("trial_number", sa.Integer, nullable=False),
+    names.METRICS_TABLE, metadata, *_point_columns(sa.Column("metric", sa.String(128), primary_key=True)),
     sa.Column("model", sa.String(64), nullable=False),
     sa.Column("value", sa.Float, nullable=True),
     sa.Column("unit", sa.String(32), nullable=False),
 )
 
 variants_table = sa.Table(
-    names.VARIANTS_TABLE, metadata,
-    sa.Column("trial_id", sa.Integer, primary_key=True),
-    sa.Column("variant", sa.String(64), primary_key=True),
-    sa.Column("study_name", sa.String(512), nullable=False, index=True),
-    sa.Column("trial_number", sa.Integer, nullable=False),
+    names.VARIANTS_TABLE, metadata, *_point_columns(),
     sa.Column("kind", sa.String(16), nullable=False),  # trained, variant, training
     sa.Column("parent", sa.String(64), nullable=True),  # the variant it derives from ("" = trained)
     sa.Column("params", sa.Text, nullable=False),  # JSON: keys that differ from the trial's design
