@@ -1,9 +1,13 @@
 """The C kernel of the LIF time loop equals the PyTorch loop, forward and backward."""
 
 import itertools
-import zlib
+import json
+import os
 import subprocess
 import sys
+import time
+import zlib
+from pathlib import Path
 
 import pytest
 import torch
@@ -61,3 +65,41 @@ def test_without_the_kernel_the_engine_still_trains(tmp_path) -> None:
             "load_dataset('digits'), Budget(epochs=3), lambda e, a: None); assert out.accuracy > 0.5")
     env = {"DSE_NO_FUSED": "1", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
     assert subprocess.run([sys.executable, "-c", code], env=env).returncode == 0
+
+
+RACE = """
+import json, os, sys, time
+from pathlib import Path
+from dse.engines.surrogate import fused
+tmp = Path(sys.argv[1])
+(tmp / f"ready-{os.getpid()}").touch()
+while not (tmp / "go").exists():
+    time.sleep(0.005)
+status = fused.kernel_status()
+print(json.dumps({"path": status.path, "built": status.built, "reason": status.reason}))
+"""
+
+
+@pytest.mark.parametrize("processes", [6])
+def test_processes_starting_together_on_an_empty_cache_all_get_the_kernel(tmp_path, processes) -> None:
+    """Workers or benchmarks that start at once on an empty cache: one builds, the
+    others wait and load its library; none falls back to the torch loop."""
+    cache = tmp_path / "cache"
+    env = {**os.environ, "DSE_CACHE_DIR": str(cache), "PYTHONPATH": str(Path(__file__).parents[1])}
+    env.pop("DSE_NO_FUSED", None)
+    children = [subprocess.Popen([sys.executable, "-W", "error::RuntimeWarning", "-c", RACE, str(tmp_path)],
+                                 env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                for _ in range(processes)]
+    deadline = time.monotonic() + 120
+    while len(list(tmp_path.glob("ready-*"))) < processes and time.monotonic() < deadline:
+        time.sleep(0.01)
+    (tmp_path / "go").touch()  # all of them past `import torch`, asking for the kernel at once
+    results = []
+    for child in children:
+        out, err = child.communicate(timeout=300)
+        assert child.returncode == 0, err
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    assert [r["path"] for r in results] == ["c-kernel"] * processes, results
+    assert sum(r["built"] for r in results) == 1, results  # the lock: one compiler run, not six
+    assert [p.name for p in (cache / "kernels").iterdir() if p.suffix == ".so"] != []
+    assert not [p for p in (cache / "kernels").iterdir() if p.is_dir()]  # no temporary left behind

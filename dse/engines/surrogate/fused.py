@@ -10,13 +10,25 @@ headers and builds in well under a second with any C compiler.
 
 The shared library is cached under ``$DSE_CACHE_DIR`` (default
 ``~/.cache/snn-dse``), keyed by the source, the compiler and this machine's CPU,
-so later processes only load it. Without a C compiler, on CUDA, or for dtypes
-other than float32, :func:`lif` falls back to the PyTorch loop of
-:mod:`.neurons` with identical results.
+so later processes only load it. Processes starting together on an empty cache
+(workers, benchmarks) build it once: one holds an fcntl lock on
+``lif-<key>.lock`` and compiles into a temporary file that is renamed into
+place; the others wait on the lock and load that file. A library that does
+not load is rebuilt under the lock; a cache that cannot be written gets a
+private build in a temporary directory.
+
+On CUDA, or for dtypes other than float32, :func:`lif` runs the PyTorch loop
+of :mod:`.neurons` (identical results). Where the kernel cannot be had on a
+float32 CPU (no C compiler, a failing build), the same loop runs several times
+slower, so that fallback is never silent: it warns with the reason once per
+process (``DSE_REQUIRE_FUSED=1`` makes it an error instead; ``DSE_NO_FUSED=1``
+asks for the loop, without a warning). :func:`kernel_status` says which path
+this process takes and why; :data:`calls` counts the paths that ran.
 """
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import hashlib
 import os
@@ -26,6 +38,10 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+import time
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -39,6 +55,7 @@ SURROGATE = {"atan": 0, "fast-sigmoid": 1, "dspike": 2}
 FLAGS = ["-O2", "-ftree-vectorize", "-fPIC", "-shared", "-fno-math-errno", "-fno-trapping-math"]
 """-O2 with vectorisation builds in half the time of -O3 (0.25 s vs 0.5 s here) at the same speed."""
 NATIVE = ["-march=native"]
+BUILD_TIMEOUT = 120
 
 
 def cache_dir() -> Path:
@@ -66,36 +83,30 @@ def _cpu_signature() -> str:
     return f"{platform.machine()}|{platform.processor()}|{flags}"
 
 
-def _build(compiler: str, target: Path) -> bool:
+def _build(compiler: str, target: Path) -> str | None:
+    """Compile into a temporary file beside `target`, then rename it into place
+    (atomic: a concurrent reader sees no file or a whole one). None on success,
+    else the compiler's complaint."""
     target.parent.mkdir(parents=True, exist_ok=True)
+    error = "no flags tried"
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
         out = Path(tmp) / target.name
         for flags in (FLAGS + NATIVE, FLAGS):  # -march=native where the compiler has it
-            result = subprocess.run([compiler, *flags, "-o", str(out), str(SOURCE), "-lm"],
-                                    capture_output=True, text=True)
+            try:
+                result = subprocess.run([compiler, *flags, "-o", str(out), str(SOURCE), "-lm"],
+                                        capture_output=True, text=True, timeout=BUILD_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                error = f"{compiler} took over {BUILD_TIMEOUT} s"
+                continue
             if result.returncode == 0:
-                os.replace(out, target)  # atomic: concurrent builders never see half a file
-                return True
-    return False
+                os.replace(out, target)
+                return None
+            error = (result.stderr.strip().splitlines() or [f"exit status {result.returncode}"])[-1]
+    return f"{compiler} failed: {error}"
 
 
-@lru_cache(maxsize=None)
-def library() -> ctypes.CDLL | None:
-    """The loaded kernel, building it on first use; None where it cannot be built."""
-    if os.environ.get("DSE_NO_FUSED") == "1" or sys.platform == "win32":
-        return None
-    compiler = _compiler()
-    if compiler is None:
-        return None
-    key = hashlib.sha256(SOURCE.read_bytes() + compiler.encode() + _cpu_signature().encode()
-                         + " ".join(FLAGS + NATIVE).encode()).hexdigest()[:16]
-    target = cache_dir() / "kernels" / f"lif-{key}.so"
-    try:
-        if not target.exists() and not _build(compiler, target):
-            return None
-        lib = ctypes.CDLL(str(target))
-    except OSError:
-        return None
+def _load(target: Path) -> ctypes.CDLL:
+    lib = ctypes.CDLL(str(target))
     f32, i64, i32, ptr = ctypes.c_float, ctypes.c_int64, ctypes.c_int, ctypes.c_void_p
     lib.lif_forward.argtypes = [ptr, i32, i64, i64, f32, f32, i32, i32, f32, f32, f32, f32, ptr,
                                 ptr, ptr, ptr, ptr]
@@ -103,6 +114,111 @@ def library() -> ctypes.CDLL | None:
     lib.lif_backward.argtypes = [ptr, ptr, ptr, i64, i64, f32, f32, i32, i32, f32, i32, ptr, ptr]
     lib.lif_backward.restype = None
     return lib
+
+
+@contextmanager
+def _locked(path: Path):
+    """An exclusive advisory lock (fcntl) on `path`, held for the block: one process
+    builds, the others wait for it and then load its library. The lock file stays
+    (deleting it would let two processes lock two different files)."""
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _build_and_load(compiler: str, target: Path) -> tuple[ctypes.CDLL, bool]:
+    """The library at `target`, built there under a lock when missing or unloadable.
+    Returns (library, whether this process built it); raises RuntimeError or OSError."""
+    if target.exists():  # the common case: built by an earlier process, no lock needed
+        try:
+            return _load(target), False
+        except OSError:
+            pass  # damaged (a crash mid-copy, a full disk): rebuilt below, under the lock
+    with _locked(target.with_suffix(".lock")):
+        if target.exists():  # another process built it while this one waited
+            try:
+                return _load(target), False
+            except OSError:
+                target.unlink(missing_ok=True)
+        error = _build(compiler, target)
+        if error:
+            raise RuntimeError(error)
+        return _load(target), True
+
+
+@dataclass(frozen=True)
+class KernelStatus:
+    """Which LIF time loop float32 CPU tensors get in this process, and why."""
+
+    path: str
+    """``"c-kernel"`` or ``"torch-loop"``."""
+    reason: str = ""
+    """Why the torch loop (empty for the C kernel)."""
+    library: str = ""
+    """The shared library loaded."""
+    built: bool = False
+    """Whether this process compiled it (the cache was empty)."""
+    seconds: float = 0.0
+    """Spent building and loading it."""
+
+
+@lru_cache(maxsize=None)
+def _kernel() -> tuple[ctypes.CDLL | None, KernelStatus]:
+    if os.environ.get("DSE_NO_FUSED") == "1":
+        return None, KernelStatus("torch-loop", "DSE_NO_FUSED=1")
+    if sys.platform == "win32":
+        return None, _fallback("the C kernel is not built on Windows")
+    compiler = _compiler()
+    if compiler is None:
+        return None, _fallback("no C compiler found (CC, cc, gcc, clang)")
+    key = hashlib.sha256(SOURCE.read_bytes() + compiler.encode() + _cpu_signature().encode()
+                         + " ".join(FLAGS + NATIVE).encode()).hexdigest()[:16]
+    started = time.perf_counter()
+    problems = []
+    # the shared cache first; where it cannot be written, a directory of this process's own
+    for directory in (cache_dir() / "kernels", None):
+        try:
+            if directory is None:
+                directory = Path(tempfile.mkdtemp(prefix="snn-dse-kernel-"))
+                atexit.register(shutil.rmtree, directory, True)
+            target = directory / f"lif-{key}.so"
+            lib, built = _build_and_load(compiler, target)
+        except (OSError, RuntimeError) as exc:
+            problems.append(f"{directory}: {exc}")
+            continue
+        return lib, KernelStatus("c-kernel", "", str(target), built, round(time.perf_counter() - started, 3))
+    return None, _fallback("; ".join(problems))
+
+
+def _fallback(reason: str) -> KernelStatus:
+    if os.environ.get("DSE_REQUIRE_FUSED") == "1":
+        raise RuntimeError(f"DSE_REQUIRE_FUSED=1 but the C LIF kernel is unavailable: {reason}")
+    warnings.warn(f"snn-dse: the C LIF kernel is unavailable ({reason}); float32 CPU training runs the "
+                  "PyTorch loop instead, several times slower", RuntimeWarning, stacklevel=3)
+    return KernelStatus("torch-loop", reason)
+
+
+def library() -> ctypes.CDLL | None:
+    """The loaded kernel, building it on first use; None where it cannot be built
+    (with a RuntimeWarning naming the reason, unless DSE_NO_FUSED=1 asked for that)."""
+    return _kernel()[0]
+
+
+def kernel_status() -> KernelStatus:
+    """Which path float32 CPU tensors take in this process (loading the kernel if
+    not yet loaded), why, and what loading it cost. :data:`calls` counts the
+    paths that actually ran."""
+    return _kernel()[1]
+
+
+calls = {"c-kernel": 0, "torch-loop": 0}
+"""LIF layer calls per path in this process (forward passes; any device)."""
 
 
 def _ptr(tensor: torch.Tensor | None) -> int | None:
@@ -165,6 +281,8 @@ def lif(current: torch.Tensor, steps: int, cfg: NeuronConfig, noise: torch.Tenso
     every step. Uses the C kernel on float32 CPU tensors, the PyTorch loop elsewhere."""
     constant = current.dim() == 2 if constant is None else constant
     if fused_available(current):
+        calls["c-kernel"] += 1
         return FusedLIF.apply(current, steps, cfg, noise, rate, constant)
+    calls["torch-loop"] += 1
     spikes = lif_sequence(current, steps, cfg, noise, constant)
     return spikes.mean(0) if rate else spikes
