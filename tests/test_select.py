@@ -35,24 +35,26 @@ def bits_run(design, data, budget: Budget, report) -> TrialOutcome:
                         training_profile=bits_profile(design, None, "training"))
 
 
-@pytest.fixture
-def bits_study(monkeypatch, tmp_path):
+@pytest.fixture(scope="module")
+def bits_study(tmp_path_factory):
+    """One study of the bits engine, run once and only read by this module's tests."""
     module = types.ModuleType("bits_engine_for_tests")
     module.run = bits_run
     module.ENGINE = Engine(name="bits", help="accuracy and memory known per weight_bits", keys={},
                            shared=("weight_bits",), defaults={}, static_profile=bits_profile,
                            runner="bits_engine_for_tests:run", training_profile=True)
-    monkeypatch.setitem(sys.modules, "bits_engine_for_tests", module)
-    monkeypatch.setitem(engines._ENGINES, "bits", "bits_engine_for_tests")
-    spec = parse_spec({
-        "study": {"name": "bits", "engine": "bits", "n_trials": 3, "sampler": "grid"},
-        "objectives": {"accuracy": "maximize", "memory_bits": "minimize"},
-        "space": {"weight_bits": {"choices": [4, 8, 32]}},
-        "hardware": {"models": ["memory", "reward"]},
-    }, "bits.toml")
-    url = f"sqlite:///{tmp_path / 'bits.db'}"
-    run_study(spec, storage=url, show_progress=False)
-    return url
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setitem(sys.modules, "bits_engine_for_tests", module)
+        monkeypatch.setitem(engines._ENGINES, "bits", "bits_engine_for_tests")
+        spec = parse_spec({
+            "study": {"name": "bits", "engine": "bits", "n_trials": 3, "sampler": "grid"},
+            "objectives": {"accuracy": "maximize", "memory_bits": "minimize"},
+            "space": {"weight_bits": {"choices": [4, 8, 32]}},
+            "hardware": {"models": ["memory", "reward"]},
+        }, "bits.toml")
+        url = f"sqlite:///{tmp_path_factory.mktemp('bits') / 'bits.db'}"
+        run_study(spec, storage=url, show_progress=False)
+        yield url
 
 
 def test_each_mu_picks_the_design_of_highest_reward(bits_study) -> None:

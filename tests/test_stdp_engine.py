@@ -97,6 +97,7 @@ def test_a_short_trial_measures_profiles_with_the_static_shapes(digits, params) 
     assert outcome.extras["event_driven"] == (params.get("quantization") != "qat")
 
 
+@pytest.mark.slow  # two passes of 1257 images x 250 steps: ~15 s; the short trials above cover the training path
 def test_training_on_digits_labels_most_neurons_and_beats_chance_widely(digits) -> None:
     """Defaults (README, STDP engine): 100 tinySNN neurons, 250 steps, two passes."""
     outcome = get("stdp").run(design(network="tinysnn", n_neurons=100), digits, Budget(epochs=2, seed=0),

@@ -121,6 +121,7 @@ def test_trained_cell_profile_matches_its_static_shapes(digits) -> None:
         hwmodels.evaluate(static, "memory")["memory_bits"]
 
 
+@pytest.mark.slow  # 6 epochs to a stated accuracy (fewer fall short); 1-epoch cell trainings above stay fast
 def test_a_small_cell_network_learns_digits(digits) -> None:
     design = cell_design(cells=2, nodes=2, channels=8, timesteps=4)
     out = get("surrogate").run(design, digits, Budget(epochs=6, seed=0), lambda e, a: None)
