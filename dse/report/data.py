@@ -62,7 +62,7 @@ def _finite(value: Any) -> bool:
 
 def _point(record: PointRecord, spec: StoredSpec, timesteps: int | None) -> Point:
     metrics = {k: float(v) for k, v in record.metrics.items() if _finite(v)}
-    params = dict(record.params)
+    params = {k: list(v) if isinstance(v, tuple) else v for k, v in record.params.items()}
     if not _finite(params.get("timesteps")) and timesteps is not None:
         params["timesteps"] = timesteps  # an engine that derives it (TTFS: layers x window)
     return Point(record.trial, record.variant, metrics, params, spec.satisfies(metrics))
