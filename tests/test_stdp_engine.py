@@ -76,7 +76,7 @@ def test_training_profiles_count_traces_and_the_learning_rule_s_work() -> None:
 def test_a_short_trial_measures_profiles_with_the_static_shapes(digits, params) -> None:
     d = design(n_neurons=12, timesteps=40, update_interval=10, **params)
     epochs = []
-    outcome = get("stdp").run(d, digits, Budget(epochs=2, seed=1, max_train_samples=40, eval_timesteps=(20,)),
+    outcome = get("stdp").run(d, digits, Budget(epochs=2, seed=1, max_train_samples=40, variants=({"timesteps": 20},)),
                               lambda e, a: epochs.append(e))
     assert epochs == [0, 1]
     static = get("stdp").static_profile(d, DIGITS)
@@ -93,7 +93,7 @@ def test_a_short_trial_measures_profiles_with_the_static_shapes(digits, params) 
     assert p.layers[1].input_events == p.layers[0].output_spikes  # inhibition is driven by Ae spikes
     if d.network == "diehl-cook":
         assert p.layers[2].input_events == p.layers[1].output_spikes
-    assert set(outcome.variants) == {"T=20"} and outcome.variants["T=20"].timesteps == 20
+    assert [v.name for v in outcome.variants] == ["T=20"] and outcome.variants[0].profile.timesteps == 20
     assert outcome.extras["event_driven"] == (params.get("quantization") != "qat")
 
 

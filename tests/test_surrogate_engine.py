@@ -184,11 +184,14 @@ def test_direct_coding_first_layer_costs_macs_not_synops(digits) -> None:
     assert metrics["macs"] == 64 * 16 * 3
 
 
-def test_smaller_eval_timesteps_reuse_the_trained_weights(digits) -> None:
+def test_timestep_variants_reuse_the_trained_weights(digits) -> None:
     design = make_design("surrogate", {"hidden": (32,), "timesteps": 6})
-    out = get("surrogate").run(design, digits, Budget(epochs=3, seed=0, eval_timesteps=(2, 4, 6, 9)), quiet)
-    assert sorted(out.variants) == ["T=2", "T=4"]  # only smaller T than trained
-    t2 = out.variants["T=2"]
+    asked = tuple({"timesteps": t} for t in (2, 4, 9))
+    out = get("surrogate").run(design, digits, Budget(epochs=3, seed=0, variants=asked), quiet)
+    variants = {v.name: v.profile for v in out.variants}
+    assert sorted(variants) == ["T=2", "T=4", "T=9"]
+    assert variants["T=9"].timesteps == 9
+    t2 = variants["T=2"]
     assert t2.timesteps == 2 and t2.accuracy is not None
     assert [l.n_nonzero for l in t2.layers] == [l.n_nonzero for l in out.profile.layers]
     assert t2.layers[0].output_spikes < out.profile.layers[0].output_spikes

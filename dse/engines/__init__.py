@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import importlib
 
-from ._base import TRAIN_KEYS, Budget, DataShape, Design, DesignError, Engine, Report, TrialOutcome
+from ._base import (TRAIN_KEYS, VARIANT_KEYS, Budget, DataShape, Design, DesignError, Engine, Report, TrialOutcome,
+                    Variant, variant_name)
 
-__all__ = ["Budget", "DataShape", "Design", "DesignError", "Engine", "Report", "TrialOutcome", "TRAIN_KEYS",
+__all__ = ["Budget", "DataShape", "Design", "DesignError", "Engine", "Report", "TrialOutcome", "TRAIN_KEYS", "VARIANT_KEYS", "Variant", "variant_name",
            "get", "names"]
 
 _ENGINES = {

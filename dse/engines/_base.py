@@ -36,8 +36,8 @@ TRAIN_KEYS: dict[str, Key] = {k.name: k for k in (
     Key("lr", "float", 5e-3, "learning rate", low=1e-12, high=100.0),
     Key("optimizer", "str", "adam", "adam or sgd (momentum 0.9, cosine schedule)", options=("adam", "sgd")),
     Key("weight_decay", "float", 0.0, "L2 weight decay", low=0.0, high=1.0),
-    Key("eval_timesteps", "ints", (), "also evaluate the trained weights at these smaller T",
-        low=1, high=100_000, min_len=0),
+    Key("eval_timesteps", "ints", (), "also evaluate the trained weights at these T "
+        "(the older spelling of [variants] timesteps)", low=1, high=100_000, min_len=0),
     Key("max_train_samples", "int", 0, "use at most this many training samples (0 = all)",
         low=0, high=10**9),
 )}
@@ -52,7 +52,10 @@ class Budget:
     lr: float = TRAIN_KEYS["lr"].default
     optimizer: str = TRAIN_KEYS["optimizer"].default
     weight_decay: float = TRAIN_KEYS["weight_decay"].default
-    eval_timesteps: tuple[int, ...] = TRAIN_KEYS["eval_timesteps"].default
+    variants: tuple[Mapping[str, Any], ...] = ()
+    """Post-training variants to evaluate, each the keys it changes, e.g. ``{"timesteps": 4}``,
+    ``{"weight_bits": 4, "rounding": "nearest"}`` or ``{"pruning": 0.7}`` (only keys of the
+    engine's :attr:`Engine.variant_keys`)."""
     max_train_samples: int | None = None
     device: str = "cpu"
     seed: int = 0
@@ -64,9 +67,9 @@ class Budget:
 class TrialOutcome:
     """What an engine returns: test accuracy and the measured Profile.
 
-    ``variants`` holds further design points that the same training yields
-    (e.g. ``{"T=4": profile}`` evaluated at fewer timesteps); each profile
-    carries its own accuracy. Variant names must not be "training".
+    ``variants`` holds the further design points read off the same trained
+    network (one per entry of ``Budget.variants`` the engine could evaluate),
+    each with its own measured profile and accuracy.
     """
 
     accuracy: float
@@ -75,10 +78,37 @@ class TrialOutcome:
     eval_seconds: float
     val_accuracy: float | None = None
     extras: dict[str, Any] = field(default_factory=dict)
-    variants: dict[str, Profile] = field(default_factory=dict)
+    variants: tuple["Variant", ...] = ()
     training_profile: Profile | None = None
     """The training phase (phase="training"), for engines that learn on the
     device (STDP): its cost metrics are reported as training_<metric>."""
+
+
+VARIANT_KEYS = ("weight_bits", "rounding", "pruning", "timesteps")
+"""Keys a trained network can change without retraining: post-training quantisation of its
+float weights (bits, rounding), magnitude pruning at a higher rate, fewer or more timesteps."""
+
+
+def variant_name(params: Mapping[str, Any]) -> str:
+    """A variant's name from the keys it changes: ``T=4``, ``w=4``, ``w=4 r=stochastic``, ``p=0.7``."""
+    short = {"timesteps": "T", "weight_bits": "w", "rounding": "r", "pruning": "p"}
+    parts = [f"{short[k]}={params[k]:g}" if isinstance(params[k], float) else f"{short[k]}={params[k]}"
+             for k in VARIANT_KEYS if k in params]
+    return " ".join(parts)
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A design point read off a trained network without retraining."""
+
+    params: Mapping[str, Any]
+    """The keys in which it differs from the trained design, e.g. ``{"weight_bits": 4}``."""
+    profile: Profile
+    """Measured on the test split with the changed network: its own spikes and accuracy."""
+
+    @property
+    def name(self) -> str:
+        return variant_name(self.params)
 
 
 @dataclass(frozen=True)
@@ -158,6 +188,8 @@ class Engine:
     check: Callable[["Design"], None] | None = None
     """``check(design)`` raises :class:`DesignError` for keys that contradict each
     other (e.g. an update interval longer than the presentation)."""
+    variant_keys: tuple[str, ...] = ()
+    """Which of :data:`VARIANT_KEYS` the engine can evaluate on a trained network."""
     design_type: type = field(init=False, repr=False, compare=False)
     """The engine's :class:`Design` subclass, one field per key of :attr:`all_keys`."""
 

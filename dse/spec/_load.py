@@ -12,6 +12,7 @@ from ._rules import check_grid, check_rules
 from ._sections import constraints_section, hardware_section, objectives_section, train_section
 from ._space import space_section
 from ._study import study_section
+from ._variants import variants_section
 from .model import SECTIONS, StudySpec
 
 MAX_BYTES = 1_000_000
@@ -48,6 +49,8 @@ def parse_spec(data: Mapping[str, Any], path: str = "<spec>", **overrides: Any) 
     spec = study_section(check, study, overrides)
     spec = replace(spec, space=space_section(check, check.table(data, "space"), spec.engines),
                    train=train_section(check, check.table(data, "train"), spec.engines))
+    spec = replace(spec, variants=variants_section(check, check.table(data, "variants"), spec.engines,
+                                                   tuple(spec.train.get("eval_timesteps", ()))))
     models, options = hardware_section(check, check.table(data, "hardware"))
     spec = replace(spec, hardware_models=models, hardware_options=options)
     sampler_given = "sampler" in study or overrides.get("sampler") is not None

@@ -16,7 +16,7 @@ from ..store.names import ENGINE_METRICS, ENGINE_SOURCE, TRAINING_PREFIX
 SAMPLERS = ("nsga2", "nsga3", "tpe", "gp", "random", "grid")
 PRUNERS = ("none", "median", "hyperband")
 DIRECTIONS = ("maximize", "minimize")
-SECTIONS = ("study", "objectives", "constraints", "space", "train", "hardware")
+SECTIONS = ("study", "objectives", "constraints", "space", "variants", "train", "hardware")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -62,6 +62,9 @@ class StudySpec:
     train: Mapping[str, Any] = field(default_factory=dict)
     hardware_models: tuple[str, ...] = ()
     hardware_options: Mapping[str, Any] = field(default_factory=dict)
+    variants: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+    """Post-training variants of every trained network: key -> values (``[variants]``, with
+    ``[train] eval_timesteps`` as timesteps)."""
 
     @property
     def engine(self) -> str:

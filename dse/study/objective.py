@@ -27,18 +27,20 @@ from ..spec import StudySpec
 from ..store import MetricRow, Store
 from ..store import names as n
 from .feasibility import broken, static_metrics
+from .variants import lineage_params, requests
 
 
 def trial_seed(spec: StudySpec, number: int) -> int:
     return (spec.seed * 1_000_003 + number) % (2**31 - 1)
 
 
-def budget(spec: StudySpec, *, device: str = "cpu", seed: int = 0) -> Budget:
+def budget(spec: StudySpec, *, device: str = "cpu", seed: int = 0,
+           variants: tuple[dict[str, Any], ...] = ()) -> Budget:
     """How to train one trial: the spec's [train] table plus run-time choices."""
-    common = {k: v for k, v in spec.train.items() if k in TRAIN_KEYS}
+    common = {k: v for k, v in spec.train.items() if k in TRAIN_KEYS and k != "eval_timesteps"}
     extra = {k: v for k, v in spec.train.items() if k not in TRAIN_KEYS}
     common["max_train_samples"] = common.get("max_train_samples") or None
-    return Budget(**common, device=device, seed=seed, extra=extra)
+    return Budget(**common, device=device, seed=seed, extra=extra, variants=variants)
 
 
 def metric_rows(metrics: dict[str, float], units: dict[str, tuple[str, str]]) -> list[MetricRow]:
@@ -92,11 +94,11 @@ class Objective:
             self.progress.start_trial(trial.number, spec.train["epochs"])
             engine.validate(design)
             self._reject_early(trial, design)
+            plan = budget(spec, device=self.device, seed=trial_seed(spec, trial.number),
+                          variants=requests(spec.variants, design, engine))
             with self.interrupt.training():
-                outcome = engine.run(design, self.data, budget(spec, device=self.device,
-                                                                seed=trial_seed(spec, trial.number)),
-                                     self._reporter(trial))
-            scored = self._score(outcome)
+                outcome = engine.run(design, self.data, plan, self._reporter(trial))
+            scored = self._score(outcome, design)
         except optuna.TrialPruned:
             raise
         except Exception as exc:
@@ -122,16 +124,16 @@ class Objective:
             trial.set_user_attr(n.REJECTED_ATTR, f"rejected before training: {reason}")
             raise optuna.TrialPruned(reason)
 
-    def _score(self, outcome: TrialOutcome) -> Scored:
+    def _score(self, outcome: TrialOutcome, design: engines.Design) -> Scored:
         """Every metric of the outcome, its profiles and metric rows by variant, and the objective values."""
         spec = self.spec
         extra = {"val_accuracy": outcome.val_accuracy if outcome.val_accuracy is not None else math.nan,
                  "train_seconds": outcome.train_seconds, "eval_seconds": outcome.eval_seconds}
         metrics = score(spec, outcome.profile, extra)
-        profiles = {n.TRAINED: outcome.profile, **outcome.variants}
+        profiles = {n.TRAINED: outcome.profile, **{v.name: v.profile for v in outcome.variants}}
         rows = {n.TRAINED: metric_rows(metrics, self.units)}
-        rows.update({name: metric_rows(score(spec, p, {}), self.units) for name, p in outcome.variants.items()})
-        lineage = {name: ("variant", n.TRAINED, {"timesteps": p.timesteps}) for name, p in outcome.variants.items()}
+        rows.update({v.name: metric_rows(score(spec, v.profile, {}), self.units) for v in outcome.variants})
+        lineage = {v.name: ("variant", n.TRAINED, lineage_params(v, design)) for v in outcome.variants}
         if outcome.training_profile is not None:
             training = hwmodels.evaluate(outcome.training_profile, spec.hardware_models, **spec.hardware_options)
             profiles[n.TRAINING] = outcome.training_profile

@@ -31,8 +31,7 @@ from hwmodels import Profile
 
 from ...data import Dataset
 from ...errors import UserError
-from ...space import Design
-from .._base import Budget, DataShape, Report, TrialOutcome
+from .._base import Budget, DataShape, Design, Report, TrialOutcome, Variant
 from ..runtime import device_generator, resolve_device, seed_everything, tensors, training_splits
 from .network import Counts, Network, Ranges
 from .params import Setup
@@ -177,8 +176,8 @@ def _run(design: Design, data: Dataset, budget: Budget, report: Report) -> Trial
     trained = fit(design, data, budget, report)
     started = time.perf_counter()
     inference, val_accuracy, labels = measure(trained, design, data, design.timesteps)
-    variants = {f"T={t}": measure(trained, design, data, t)[0]
-                for t in sorted(set(budget.eval_timesteps)) if 2 <= t < design.timesteps}
+    variants = tuple(Variant(v, measure(trained, design, data, v["timesteps"])[0])
+                     for v in budget.variants if set(v) == {"timesteps"} and 2 <= v["timesteps"])
     training = profile(design, DataShape(data.shape, data.n_classes), "training",
                        trained.training.activity())
     return TrialOutcome(

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 from .keys import TRAIN_KEYS
 
 if TYPE_CHECKING:
-    from ...space import Design
+    from .._base import Design
 
 
 @dataclass(frozen=True)

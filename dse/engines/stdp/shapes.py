@@ -61,7 +61,7 @@ from .._base import DataShape
 from .params import count_bits
 
 if TYPE_CHECKING:
-    from ...space import Design
+    from .._base import Design
 
 TRACE_BITS = 32
 

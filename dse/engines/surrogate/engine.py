@@ -5,7 +5,7 @@ logits, Adam (or SGD with momentum and a cosine schedule). After each epoch the
 validation accuracy goes to ``report`` (progress and pruner). At the end the
 weights are frozen (quantised once) and evaluated on the test split, where
 every layer's input events and output spikes are counted into the Profile;
-``[train] eval_timesteps`` evaluates the same weights at fewer steps.
+``Budget.variants`` reads further design points off the same weights.
 """
 
 from __future__ import annotations
@@ -20,8 +20,7 @@ import torch.nn.functional as F
 from hwmodels import Profile
 
 from ...data import Dataset
-from ...space import Design
-from .._base import Budget, DataShape, Report, TrialOutcome
+from .._base import Budget, DataShape, Design, Report, TrialOutcome, Variant
 from ..activity import Activity
 from ..optim import make_optimizer
 from ..runtime import (Trained, batch_indices, device_generator, resolve_device, seed_everything, tensors,
@@ -91,10 +90,9 @@ def run(design: Design, data: Dataset, budget: Budget, report: Report) -> TrialO
     started = time.perf_counter()
     x_test, y_test = tensors(data.x_test, data.y_test, trained.device)
     profile = measure(trained.model, design, data, x_test, y_test, design.timesteps, trained.generator)
-    variants = {
-        f"T={t}": measure(trained.model, design, data, x_test, y_test, t, trained.generator)
-        for t in sorted(set(budget.eval_timesteps)) if t < design.timesteps
-    }
+    variants = tuple(
+        Variant(v, measure(trained.model, design, data, x_test, y_test, v["timesteps"], trained.generator))
+        for v in budget.variants if set(v) == {"timesteps"})
     return TrialOutcome(
         accuracy=profile.accuracy,
         profile=profile,

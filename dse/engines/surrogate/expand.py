@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 from .shapes import CELL_OPS
 
 if TYPE_CHECKING:
-    from ...space import Design
-    from ...spec import Param
+    from .._base import Design
+    from ...param import Param
 
 
 def expand(design: "Design", pick: Callable[[str, "Param"], Any],

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ...space import Design
+from .._base import Design
 from ..activity import Activity
 from ..pruning import Prunable
 from ..quant import FLOAT_BITS, Grid, bias_grid, fake_quant, fixed_point, quantize, quantize_weight

@@ -33,7 +33,7 @@ from hwmodels import LayerProfile, Profile
 from .._base import DataShape
 
 if TYPE_CHECKING:
-    from ...space import Design
+    from .._base import Design
 
 KERNEL = {"linear": 0, "conv3x3": 3, "conv1x1": 1, "skip": 0}
 CELL_OPS = ("conv3x3", "conv1x1", "skip", "zero")

@@ -34,8 +34,7 @@ import torch.nn.functional as F
 from hwmodels import Profile
 
 from ...data import Dataset
-from ...space import Design
-from .._base import Budget, DataShape, Report, TrialOutcome
+from .._base import Budget, DataShape, Design, Report, TrialOutcome
 from ..activity import Activity
 from ..optim import make_optimizer
 from ..runtime import (Trained, batch_indices, device_generator, resolve_device, seed_everything, tensors,

@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ...space import Design
+from .._base import Design
 from .._base import DataShape
 from ..pruning import Prunable
 from ..quant import FLOAT_BITS, bias_grid, fake_quant, quantize, quantize_weight

@@ -27,7 +27,7 @@ from hwmodels import LayerProfile, Profile
 from .._base import DataShape
 
 if TYPE_CHECKING:
-    from ...space import Design
+    from .._base import Design
 
 FLOAT_STATE_BITS = 32
 """The engine has no neuron_bits key: membrane potentials and kernel parameters
