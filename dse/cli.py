@@ -165,6 +165,9 @@ def select(study: str, storage: str, fmt: str, mus: tuple[str, ...], variants: b
     emit(run_select(study, storage, values, variants=variants), fmt)
 
 
+STUDY_COLUMNS = ("trained", "rejected", "reused", "pruned", "failed", "running")
+
+
 @cli.command()
 @storage_option
 @output_options
@@ -178,13 +181,11 @@ def studies(storage: str, fmt: str) -> None:
     rows = []
     for name in store.study_names():
         spec = store.stored_spec(name)
-        counts = store.state_counts(name)
+        counts = store.status_counts(name)
         rows.append({"study": name, "engine": spec.engine, "dataset": spec.dataset,
-                     "trials": sum(counts.values()), "complete": counts.get("complete", 0),
-                     "pruned": counts.get("pruned", 0), "failed": counts.get("fail", 0),
+                     "trials": sum(counts.values()), **{s: counts.get(s, 0) for s in STUDY_COLUMNS},
                      "objectives": ", ".join(f"{m} {d[:3]}" for m, d in spec.objective_pairs)})
-    emit(pd.DataFrame(rows, columns=["study", "engine", "dataset", "trials", "complete", "pruned",
-                                     "failed", "objectives"]), fmt)
+    emit(pd.DataFrame(rows, columns=["study", "engine", "dataset", "trials", *STUDY_COLUMNS, "objectives"]), fmt)
 
 
 @cli.command()

@@ -1,5 +1,6 @@
-"""Progress on stderr: a bar over trials and one over the running trial's epochs
-on a terminal; one line per finished trial elsewhere (logs, CI)."""
+"""Progress on stderr: a bar over trained designs and one over the running trial's epochs
+on a terminal; one line per finished trial elsewhere (logs, CI). Both say how many
+designs were trained, rejected before training, reused and failed."""
 
 from __future__ import annotations
 
@@ -9,22 +10,34 @@ import optuna
 from optuna.trial import TrialState
 from tqdm.auto import tqdm
 
+from .store import names as n
+
+SHOWN = ("rejected", "reused", "pruned", "failed")
+
 
 def short(value: float) -> str:
     return f"{value:.3f}" if 1e-3 <= abs(value) < 10 or value == 0 else f"{value:.3g}"
 
 
 class Progress:
-    def __init__(self, total: int, done: int, enabled: bool = True,
+    def __init__(self, total: int, counts: dict[str, int] | None = None, enabled: bool = True,
                  objectives: tuple[tuple[str, str], ...] = ()) -> None:
         self.enabled = enabled
         self.bars = enabled and sys.stderr.isatty()
         self.total = total
-        self.done = done
+        self.counts = dict(counts or {})
         self.objectives = [m for m, _ in objectives]
-        self.trials = tqdm(total=total, initial=done, desc="trials", unit="trial", file=sys.stderr,
-                           disable=not self.bars, dynamic_ncols=True, position=0)
+        self.trials = tqdm(total=total, initial=min(total, self.trained), desc="trained", unit="design",
+                           file=sys.stderr, disable=not self.bars, dynamic_ncols=True, position=0)
         self.epochs: tqdm | None = None
+
+    @property
+    def trained(self) -> int:
+        return self.counts.get("trained", 0)
+
+    def tally(self) -> str:
+        others = ", ".join(f"{self.counts.get(k, 0)} {k}" for k in SHOWN if self.counts.get(k, 0))
+        return f"trained {self.trained}/{self.total}" + (f"; {others}" if others else "")
 
     def start_trial(self, number: int, epochs: int) -> None:
         self._close_epochs()
@@ -38,20 +51,25 @@ class Progress:
             self.epochs.update(1)
 
     def summary(self, trial: optuna.trial.FrozenTrial) -> str:
-        if trial.state == TrialState.COMPLETE and trial.values:
-            return ", ".join(f"{m} {short(v)}" for m, v in zip(self.objectives, trial.values))
-        reason = trial.user_attrs.get("fail_reason") or trial.user_attrs.get("infeasible") or ""
-        return f"{trial.state.name.lower()}{': ' + reason if reason else ''}"
+        status = trial.user_attrs.get(n.STATUS_ATTR) or trial.state.name.lower()
+        if status == "trained" and trial.values:
+            return "trained: " + ", ".join(f"{m} {short(v)}" for m, v in zip(self.objectives, trial.values))
+        if status == "reused":
+            return f"reused: the design of trial {trial.user_attrs.get(n.REUSED_ATTR)}"
+        reason = next((str(trial.user_attrs[k]) for k in (n.FAIL_ATTR, n.REJECTED_ATTR, n.PRUNED_ATTR)
+                       if trial.user_attrs.get(k)), "")
+        return f"{'failed' if trial.state == TrialState.FAIL else status}{': ' + reason if reason else ''}"
 
-    def callback(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+    def trial_done(self, trial: optuna.trial.FrozenTrial, counts: dict[str, int]) -> None:
         self._close_epochs()
-        self.done += 1
+        grown = min(self.total, counts.get("trained", 0)) - min(self.total, self.trained)
+        self.counts = dict(counts)
         if self.bars:
-            self.trials.set_postfix_str(f"#{trial.number}: {self.summary(trial)}", refresh=False)
-            self.trials.update(1)
+            self.trials.set_postfix_str(f"{self.tally()} | #{trial.number}: {self.summary(trial)}", refresh=False)
+            self.trials.update(max(0, grown))
         elif self.enabled:
             seconds = trial.duration.total_seconds() if trial.duration else 0.0
-            print(f"trial {trial.number} [{self.done}/{self.total}] {self.summary(trial)} ({seconds:.1f} s)",
+            print(f"trial {trial.number} [{self.tally()}] {self.summary(trial)} ({seconds:.1f} s)",
                   file=sys.stderr, flush=True)
 
     def _close_epochs(self) -> None:

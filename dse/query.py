@@ -14,7 +14,7 @@ import pandas as pd
 
 from .store import DEFAULT_URL, PointRecord, Store
 
-LEADING = ["trial", "variant", "state"]
+LEADING = ["trial", "variant", "status", "state"]
 
 
 def open_store(storage: str | Store) -> Store:
@@ -29,7 +29,10 @@ def query(study_name: str, storage: str | Store = DEFAULT_URL, *, variants: bool
     ``variants=True`` adds a row for each further design point a trial produced
     (e.g. the same weights evaluated at fewer timesteps), told apart by the
     ``variant`` column, its own parameters (e.g. its ``timesteps``) and its
-    ``parent`` (the label of the design point it derives from, e.g. ``"12"``). An engine's training-phase metrics (STDP learns on the device)
+    ``parent`` (the label of the design point it derives from, e.g. ``"12"``). ``status`` says
+    what became of each: trained, variant, rejected (before training: only its shape-only
+    costs are known), reused (a duplicate design, served from the trial in ``parent``),
+    pruned, failed or running. An engine's training-phase metrics (STDP learns on the device)
     are columns ``training_<metric>``. ``states`` keeps only trials in those
     states ("complete", "pruned", "fail", "running").
     """
@@ -40,12 +43,12 @@ def query(study_name: str, storage: str | Store = DEFAULT_URL, *, variants: bool
         return pd.DataFrame(columns=LEADING)
     frame = pd.DataFrame(rows)
     if not variants:
-        frame = frame.drop(columns=["variant", "parent"])
+        frame = frame.drop(columns=["variant"])
     return frame.reset_index(drop=True)
 
 
 def _row(point: PointRecord) -> dict:
-    row = {"trial": point.trial, "variant": point.variant, "state": point.state}
+    row = {"trial": point.trial, "variant": point.variant, "status": point.status, "state": point.state}
     row.update({k: list(v) if isinstance(v, tuple) else v for k, v in point.params.items()})
     row.update(point.metrics)
     row["duration_s"] = point.duration_s
@@ -55,9 +58,9 @@ def _row(point: PointRecord) -> dict:
 
 
 def _note(point: PointRecord) -> str:
-    if point.state == "fail":
-        return point.note or "failed"
-    if point.state == "pruned":
-        return point.note or "pruned"
+    if point.status == "reused":
+        return f"the design of trial {point.reused_from}, served from its training"
+    if point.status in ("failed", "pruned", "rejected"):
+        return point.note or point.status
     return ""
 

@@ -42,9 +42,9 @@ def test_run_query_report_studies_and_rescore(workdir, tiny_spec, capsys) -> Non
 
     for args, check in [
         (["query", name, "--format", "json"], lambda o: len(json.loads(o)) == 2),
-        (["query", name, "--format", "csv"], lambda o: o.splitlines()[0].startswith("trial,state,")),
-        (["query", name], lambda o: re.search(r"^\s*trial\s+state", o, re.M)),
-        (["studies", "--format", "json"], lambda o: json.loads(o)[0]["complete"] == 2),
+        (["query", name, "--format", "csv"], lambda o: o.splitlines()[0].startswith("trial,status,state,")),
+        (["query", name], lambda o: re.search(r"^\s*trial\s+status\s+state", o, re.M)),
+        (["studies", "--format", "json"], lambda o: json.loads(o)[0]["trained"] == 2),
         (["models", "--format", "json"], lambda o: {"memory_bits", "bit_synops", "energy_45nm_j"}
          <= {r["metric"] for r in json.loads(o)}),
         (["models", "--format", "json"], lambda o: {r["metric"]: r["note"] for r in json.loads(o)}

@@ -105,7 +105,7 @@ def test_defaults_and_normalisation() -> None:
     ({"study": {"sampler": "grid"}, "space": {"pruning": {"low": 0.0, "high": 0.5}}},
      "x.toml: [space].pruning: the grid sampler needs choices, or an integer range, or a step"),
     ({"study": {"pruner": "median"}},
-     'x.toml: [study].pruner: Optuna prunes single-objective studies only; use "none"'),
+     'x.toml: [study].pruner: Optuna prunes single-objective studies only; use "pareto" or "none" with several objectives'),
 ])
 def test_bad_specs_are_refused_with_file_key_and_valid_values(sections, message) -> None:
     assert refused(spec_with(**sections)).startswith(message)

@@ -65,7 +65,7 @@ def test_a_schema_1_database_opens_and_reads_as_it_did(old_db: str, capsys) -> N
 
 def test_a_schema_1_database_reports_lists_and_continues(old_db: str, workdir: Path, capsys) -> None:
     code, out, _ = cli(capsys, ["studies", "--storage", old_db, "--format", "json"])
-    assert [(s["study"], s["complete"], s["pruned"]) for s in json.loads(out)] == \
+    assert [(s["study"], s["trained"], s["rejected"]) for s in json.loads(out)] == \
         [("old-surrogate", 1, 2), ("old-stdp", 2, 0)]
     assert cli(capsys, ["report", "old-stdp", "--storage", old_db])[0] == 0
     store = Store(old_db, create=False)

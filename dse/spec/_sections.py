@@ -73,8 +73,12 @@ def objectives_section(check: Checker, table: dict[str, Any], spec: StudySpec, s
             raise check.fail(where, f"expected \"maximize\" or \"minimize\", got {show(direction)}")
         objectives.append((metric, direction))
     sampler = spec.sampler if sampler_given else ("nsga2" if len(objectives) > 1 else "tpe")
-    if len(objectives) > 1 and spec.pruner != "none":
-        raise check.fail("[study].pruner", "Optuna prunes single-objective studies only; use \"none\"")
+    if len(objectives) > 1 and spec.pruner in ("median", "hyperband"):
+        raise check.fail("[study].pruner", "Optuna prunes single-objective studies only; "
+                                           "use \"pareto\" or \"none\" with several objectives")
+    if len(objectives) == 1 and spec.pruner == "pareto":
+        raise check.fail("[study].pruner", "the pareto pruner needs several objectives; "
+                                           "use \"median\" or \"hyperband\" with one")
     return replace(spec, objectives=tuple(objectives), sampler=sampler)
 
 

@@ -18,6 +18,8 @@ KEYS: dict[str, Key] = {k.name: k for k in (
     Key("sampler", "str", "nsga2", "Optuna sampler", options=SAMPLERS),
     Key("seed", "int", 0, "seed of the sampler and of every trial", low=0, high=2**31 - 1),
     Key("pruner", "str", "none", "early stopping of hopeless trials", options=PRUNERS),
+    Key("prune_margin", "float", 0.02, "pareto pruner: margin added to the optimistic accuracy",
+        low=0.0, high=1.0),
 )}
 """Keys of [study] besides name, engine and description (also the CLI overrides)."""
 VALID = ("name", "engine", *KEYS, "description")

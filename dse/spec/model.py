@@ -14,7 +14,8 @@ from ..param import Param
 from ..store.names import ENGINE_METRICS, ENGINE_SOURCE, TRAINING_PREFIX
 
 SAMPLERS = ("nsga2", "nsga3", "tpe", "gp", "random", "grid")
-PRUNERS = ("none", "median", "hyperband")
+PRUNERS = ("none", "median", "hyperband", "pareto")
+MODES = ("joint", "sequential")
 DIRECTIONS = ("maximize", "minimize")
 SECTIONS = ("study", "objectives", "constraints", "space", "variants", "train", "hardware")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -55,6 +56,8 @@ class StudySpec:
     sampler: str = "nsga2"
     seed: int = 0
     pruner: str = "none"
+    prune_margin: float = 0.02
+    """The pareto pruner's margin on its optimistic accuracy bound."""
     description: str = ""
     objectives: tuple[tuple[str, str], ...] = ()
     constraints: tuple[Constraint, ...] = ()
@@ -93,7 +96,11 @@ class StudySpec:
             units.update({f"{TRAINING_PREFIX}{m}": (model, unit) for m, (model, unit) in cost.items()})
         return units
 
+    def static_metric_names(self) -> set[str]:
+        """Metrics of the configured cost models that need no training (shape-only)."""
+        return hwmodels.static_metrics(self.hardware_models, **self.hardware_options)
+
     def static_constraints(self) -> tuple[Constraint, ...]:
         """The constraints that can be checked before training (shape-only metrics)."""
-        static = hwmodels.static_metrics(self.hardware_models, **self.hardware_options)
+        static = self.static_metric_names()
         return tuple(c for c in self.constraints if c.metric in static)

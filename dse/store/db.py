@@ -25,6 +25,7 @@ from hwmodels import Profile
 
 from ..errors import StudyNotFound, UserError
 from . import names
+from .claims import Claims
 from .reader import Reader
 from .schema import SCHEMA_VERSION, metadata, metrics_table, migrate, profiles_table, schema_table, variants_table
 
@@ -42,7 +43,7 @@ class MetricRow:
     unit: str
 
 
-class Store(Reader):
+class Store(Reader, Claims):
     """Optuna's storage and snn-dse's tables on one database."""
 
     def __init__(self, url: str = DEFAULT_URL, *, heartbeat: bool = False, create: bool = True) -> None:
@@ -74,6 +75,9 @@ class Store(Reader):
     def _open(self, create: bool) -> None:
         if create:
             self._migrate()
+            if self.engine.dialect.name == "sqlite":  # readers beside writers, several writing workers
+                with self.engine.connect() as conn:
+                    conn.exec_driver_sql("PRAGMA journal_mode=WAL")
             self.optuna  # noqa: B018: Optuna creates its tables now, not in the middle of a trial
         elif not sa.inspect(self.engine).has_table("studies"):
             raise UserError(f"--storage {self.url}: holds no snn-dse or Optuna study; "

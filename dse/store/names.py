@@ -16,6 +16,12 @@ PROFILES_TABLE = "dse_trial_profiles"
 METRICS_TABLE = "dse_trial_metrics"
 VARIANTS_TABLE = "dse_trial_variants"
 """One row per design point a trial produced: its lineage and evaluation settings."""
+DESIGNS_TABLE = "dse_designs"
+"""One row per distinct design a study trains (its fingerprint) and the trial that trains it."""
+LOCKS_TABLE = "dse_study_locks"
+"""One row per study; updating it serialises the workers' claims of training slots."""
+WORKERS_TABLE = "dse_workers"
+"""One row per worker that joined a study: its index (its sampler's seed), host and process."""
 
 # ---- Optuna study user attributes ----------------------------------------------------
 SPEC_ATTR = "dse_spec"
@@ -27,8 +33,30 @@ DESIGN_ATTR = "design"
 FAIL_ATTR = "fail_reason"
 REJECTED_ATTR = "infeasible"
 """Why a design was rejected before training (a static constraint it breaks)."""
+PRUNED_ATTR = "pruned_reason"
+"""Why a trial was stopped early (the pruner's numbers)."""
 EXTRA_PREFIX = "extra_"
 """Engine extras of a trial (``extra_<name>``)."""
+STATUS_ATTR = "dse_status"
+"""What became of the trial: one of :data:`STATUSES`."""
+REUSED_ATTR = "reused_from"
+"""The number of the trial whose training a duplicate design was served from."""
+UNMEASURED_ATTR = "unmeasured"
+"""Objectives whose value Optuna holds for a rejected design only so its sampler learns
+(never measured; never shown or exported as measured)."""
+WORKER_ATTR = "worker"
+"""``host:pid`` of the process that ran the trial."""
+CURVE_ATTR = "dse_curve"
+"""Validation accuracy after each epoch of a trained design (the pareto pruner's evidence)."""
+METRICS_ATTR = "dse_metrics"
+"""Every finite metric of the trained design, in one attribute (for Optuna's own tools)."""
+
+TRAINED_STATUS, REJECTED, REUSED, VARIANT, PRUNED, FAILED, RUNNING = \
+    "trained", "rejected", "reused", "variant", "pruned", "failed", "running"
+STATUSES = (TRAINED_STATUS, REJECTED, REUSED, VARIANT, PRUNED, FAILED, RUNNING)
+"""A design point's status in ``dse query``: trained, rejected before training, reused (a
+duplicate served from the store), variant (read off a trained network), pruned (stopped
+early), failed, running."""
 
 # ---- design points ---------------------------------------------------------------------
 TRAINED = ""

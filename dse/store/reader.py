@@ -21,7 +21,7 @@ from .records import PointRecord, StoredSpec, TrialRecord
 from .schema import (metrics_table, o_directions, o_params, o_studies, o_study_attrs, o_trial_attrs, o_trials,
                      o_values, profiles_table, variants_table)
 
-NOTE_ATTRS = (names.FAIL_ATTR, names.REJECTED_ATTR)
+NOTE_ATTRS = (names.FAIL_ATTR, names.REJECTED_ATTR, names.PRUNED_ATTR)
 
 
 @lru_cache(maxsize=256)
@@ -77,6 +77,26 @@ class Reader:
         with self.engine.connect() as conn:
             return {state.lower(): n for state, n in conn.execute(query)}
 
+    def status_counts(self, name: str) -> dict[str, int]:
+        """How many trials ended each way (see :data:`dse.store.names.STATUSES`), in one query."""
+        sid = self.study_id(name)
+        status = o_trial_attrs.alias("status")
+        rejected = o_trial_attrs.alias("rejected")
+        query = (sa.select(o_trials.c.state, status.c.value_json, rejected.c.trial_id.is_not(None), sa.func.count())
+                 .select_from(o_trials
+                              .outerjoin(status, sa.and_(status.c.trial_id == o_trials.c.trial_id,
+                                                         status.c.key == names.STATUS_ATTR))
+                              .outerjoin(rejected, sa.and_(rejected.c.trial_id == o_trials.c.trial_id,
+                                                           rejected.c.key == names.REJECTED_ATTR)))
+                 .where(o_trials.c.study_id == sid)
+                 .group_by(o_trials.c.state, status.c.value_json, rejected.c.trial_id.is_not(None)))
+        counts = {s: 0 for s in names.STATUSES if s != names.VARIANT}
+        with self.engine.connect() as conn:
+            for state, value, was_rejected, count in conn.execute(query):
+                key = status_of(state, json.loads(value) if value else None, bool(was_rejected))
+                counts[key] = counts.get(key, 0) + count
+        return counts
+
     def trials(self, name: str, states: Iterable[str] | None = None) -> list[TrialRecord]:
         """Every trial of the study (or those in `states`), by number."""
         sid = self.study_id(name)
@@ -103,12 +123,13 @@ class Reader:
 
     def points(self, name: str, *, variants: bool = True, states: Iterable[str] | None = None,
                trials: list[TrialRecord] | None = None) -> list[PointRecord]:
-        """Every stored design point (trained designs, and variants unless ``variants=False``) of
-        the trials in `states` (default: all), with their metrics; training-phase metrics are
-        ``training_<metric>`` of every point of their trial."""
+        """Every design point (each trial's own, and variants unless ``variants=False``) of the
+        trials in `states` (default: all), with their metrics. A reused trial shows the metrics of
+        the trial it was served from; training-phase metrics are ``training_<metric>`` of every
+        point of their trial."""
         trials = trials if trials is not None else self.trials(name, states)
         metrics: dict[tuple[int, str], dict[str, float]] = {}
-        lineage: dict[tuple[int, str], tuple[str, str | None, dict]] = {}
+        lineage: dict[int, dict[str, tuple[str, str | None, dict]]] = {}
         with self.engine.connect() as conn:
             for r in conn.execute(sa.select(metrics_table.c.trial_number, metrics_table.c.variant,
                                             metrics_table.c.metric, metrics_table.c.value)
@@ -116,20 +137,19 @@ class Reader:
                 metrics.setdefault((r.trial_number, r.variant), {})[r.metric] = \
                     r.value if r.value is not None else float("nan")
             for r in conn.execute(sa.select(variants_table).where(variants_table.c.study_name == name)):
-                lineage[(r.trial_number, r.variant)] = (r.kind, r.parent, json.loads(r.params))
+                lineage.setdefault(r.trial_number, {})[r.variant] = (r.kind, r.parent, json.loads(r.params))
         out = []
         for trial in trials:
-            training = {f"{names.TRAINING_PREFIX}{m}": v
-                        for m, v in metrics.get((trial.number, names.TRAINING), {}).items()}
-            keys = sorted(k for k in lineage if k[0] == trial.number and lineage[k][0] != "training") \
-                or [(trial.number, names.TRAINED)]
-            for key in keys:
-                kind, parent, own = lineage.get(key, ("trained", None, {}))
-                if kind != "trained" and not variants:
+            source = trial.reused_from if trial.status == names.REUSED and trial.reused_from is not None \
+                else trial.number
+            own = lineage.get(source, {names.TRAINED: ("trained", None, {})})
+            training = {f"{names.TRAINING_PREFIX}{m}": v for m, v in metrics.get((source, names.TRAINING), {}).items()}
+            for variant in sorted(own):
+                kind, parent, changed = own[variant]
+                if kind == "training" or (kind == "variant" and (not variants or source != trial.number)):
                     continue
-                out.append(PointRecord(trial.number, key[1], kind, parent, trial.state,
-                                       {**trial.params, **own}, {**metrics.get(key, {}), **training},
-                                       trial.duration_s, trial.note))
+                out.append(_point(trial, variant, kind, parent, changed, {**metrics.get((source, variant), {}),
+                                                                        **training}))
         return out
 
     def profiles(self, name: str, keys: Iterable[tuple[int, str]] | None = None) -> dict[tuple[int, str], Profile]:
@@ -145,12 +165,35 @@ class Reader:
                     out[(r.trial_number, r.variant)] = Profile.from_dict(json.loads(r.profile))
         return out
 
+    def trained_range(self, name: str) -> dict[str, tuple[float, float]]:
+        """``{objective: (lowest, highest)}`` over the study's trained designs (not rejected or reused)."""
+        sid = self.study_id(name)
+        objectives = self.stored_spec(name).objectives
+        trained = sa.select(o_trial_attrs.c.trial_id).where(
+            o_trial_attrs.c.key == names.STATUS_ATTR, o_trial_attrs.c.value_json == json.dumps(names.TRAINED_STATUS))
+        query = (sa.select(o_values.c.objective, sa.func.min(o_values.c.value), sa.func.max(o_values.c.value))
+                 .join(o_trials, o_trials.c.trial_id == o_values.c.trial_id)
+                 .where(o_trials.c.study_id == sid, o_trials.c.state == "COMPLETE",
+                        o_values.c.value_type == "FINITE", o_values.c.trial_id.in_(trained))
+                 .group_by(o_values.c.objective))
+        with self.engine.connect() as conn:
+            return {objectives[i]: (low, high) for i, low, high in conn.execute(query) if i < len(objectives)}
+
     def metric_units(self, name: str) -> dict[str, tuple[str, str]]:
         """``{metric: (model, unit)}`` of every metric stored for the study."""
         query = sa.select(metrics_table.c.metric, metrics_table.c.model, metrics_table.c.unit
                           ).where(metrics_table.c.study_name == name).distinct()
         with self.engine.connect() as conn:
             return {r.metric: (r.model, r.unit) for r in conn.execute(query)}
+
+
+def _point(trial: TrialRecord, variant: str, kind: str, parent: str | None, changed: dict,
+           metrics: dict[str, float]) -> PointRecord:
+    status = names.VARIANT if kind == "variant" else trial.status
+    if trial.status == names.REUSED:
+        kind, parent = "reused", None
+    return PointRecord(trial.number, variant, kind, parent, trial.state, {**trial.params, **changed}, metrics,
+                       trial.duration_s, trial.note, status, trial.reused_from)
 
 
 def _value(value: float | None, value_type: str) -> float:
@@ -167,4 +210,20 @@ def _trial_record(t: dict[str, Any]) -> TrialRecord:
     values = tuple(t["values"][i] for i in sorted(t["values"])) if t["values"] else None
     extras = {k.removeprefix(names.EXTRA_PREFIX): v for k, v in attrs.items() if k.startswith(names.EXTRA_PREFIX)}
     return TrialRecord(t["number"], t["state"], t["params"], attrs.get(names.DESIGN_ATTR), values,
-                       t["duration_s"], note, names.REJECTED_ATTR in attrs, extras)
+                       t["duration_s"], note, names.REJECTED_ATTR in attrs, extras,
+                       status_of(t["state"], attrs.get(names.STATUS_ATTR), names.REJECTED_ATTR in attrs),
+                       attrs.get(names.REUSED_ATTR), tuple(attrs.get(names.UNMEASURED_ATTR, ())),
+                       tuple(attrs.get(names.CURVE_ATTR, ())), attrs.get(names.WORKER_ATTR, ""))
+
+
+def status_of(state: str, status: str | None, rejected: bool) -> str:
+    """A trial's status; for trials recorded before snn-dse stored one, from its state."""
+    if state.lower() in ("running", "waiting"):
+        return names.RUNNING
+    if status:
+        return status
+    if state.lower() == "complete":
+        return names.TRAINED_STATUS
+    if state.lower() == "pruned":
+        return names.REJECTED if rejected else names.PRUNED
+    return names.FAILED

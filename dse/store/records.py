@@ -93,6 +93,15 @@ class TrialRecord:
     rejected: bool = False
     """Rejected before training (a static constraint it breaks)."""
     extras: Mapping[str, Any] = field(default_factory=dict)
+    status: str = "trained"
+    """trained, rejected, reused, pruned, failed or running (:data:`dse.store.names.STATUSES`)."""
+    reused_from: int | None = None
+    """For a reused trial: the trial whose training it was served from."""
+    unmeasured: tuple[str, ...] = ()
+    """Objectives Optuna holds a placeholder for (a rejected design): never shown as measured."""
+    curve: tuple[float, ...] = ()
+    """Validation accuracy after each epoch."""
+    worker: str = ""
 
 
 @dataclass(frozen=True)
@@ -102,7 +111,7 @@ class PointRecord:
     trial: int
     variant: str
     kind: str
-    """trained or variant."""
+    """trained, variant, static (a rejected design's shape-only costs) or reused."""
     parent: str | None
     """The variant it derives from ("" = the trained design), None for a trained design."""
     state: str
@@ -112,6 +121,9 @@ class PointRecord:
     """Every stored metric; an engine's training-phase metrics as ``training_<metric>``."""
     duration_s: float | None = None
     note: str = ""
+    status: str = "trained"
+    """trained, variant, rejected, reused, pruned, failed or running."""
+    reused_from: int | None = None
 
     @property
     def label(self) -> str:
@@ -120,7 +132,9 @@ class PointRecord:
 
     @property
     def parent_label(self) -> str:
-        """The label of the design point it derives from ("" for a trained design)."""
+        """The label of the design point it derives from or was served from ("" for none)."""
+        if self.reused_from is not None:
+            return str(self.reused_from)
         if self.parent is None:
             return ""
         return f"{self.trial} ({self.parent})" if self.parent else str(self.trial)

@@ -23,8 +23,9 @@ import sqlalchemy as sa
 
 from . import names
 
-SCHEMA_VERSION = 2
-"""1: profiles and metrics (snn-dse 0.1). 2: adds dse_trial_variants (lineage)."""
+SCHEMA_VERSION = 3
+"""1: profiles and metrics (snn-dse 0.1). 2: adds dse_trial_variants (lineage). 3: adds
+dse_designs, dse_study_locks and dse_workers (dedupe, exact budgets, distinct workers)."""
 
 metadata = sa.MetaData()
 
@@ -66,6 +67,29 @@ variants_table = sa.Table(
     sa.Column("params", sa.Text, nullable=False),  # JSON: keys that differ from the trial's design
 )
 
+designs_table = sa.Table(
+    names.DESIGNS_TABLE, metadata,
+    sa.Column("study_name", sa.String(512), primary_key=True),
+    sa.Column("fingerprint", sa.String(64), primary_key=True),  # sha256 of the resolved design
+    sa.Column("trial_number", sa.Integer, nullable=False),  # the trial that trains it
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+locks_table = sa.Table(
+    names.LOCKS_TABLE, metadata,
+    sa.Column("study_name", sa.String(512), primary_key=True),
+    sa.Column("counter", sa.Integer, nullable=False),
+)
+
+workers_table = sa.Table(
+    names.WORKERS_TABLE, metadata,
+    sa.Column("study_name", sa.String(512), primary_key=True),
+    sa.Column("worker", sa.Integer, primary_key=True),
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+)
+
 KINDS = ("trained", "variant", "training")
 
 
@@ -95,6 +119,7 @@ def migrate(conn: sa.Connection, found: int) -> None:
                              trial_number=r.trial_number, kind=kind, parent=parent, params=json.dumps(params)))
         if rows:
             conn.execute(variants_table.insert(), rows)
+    # 3 adds tables only (created above): trials recorded before it are not deduplicated against
     conn.execute(schema_table.update().where(schema_table.c.id == 1).values(version=SCHEMA_VERSION))
 
 

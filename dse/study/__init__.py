@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import optuna
 from optuna.trial import TrialState
@@ -22,14 +22,12 @@ from ..spec import StudySpec
 from ..store import Store, StoredSpec
 from ..store import names as n
 from .feasibility import check_feasible
-from .objective import Objective, budget, score, trial_seed
+from .objective import Objective
+from .scoring import budget, score, trial_seed
 from .samplers import make_pruner, make_sampler
 
 __all__ = ["run_study", "open_study", "RunResult", "Objective", "budget", "score", "trial_seed",
            "check_feasible", "make_sampler", "make_pruner", "quiet_optuna", "stored_spec"]
-
-FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
-
 
 def stored_spec(spec: StudySpec) -> StoredSpec:
     """What is stored beside a study of this spec."""
@@ -56,19 +54,22 @@ def _refuse_mismatch(spec: StudySpec, store: Store, stored: StoredSpec, directio
 
 
 def open_study(spec: StudySpec, store: Store) -> optuna.Study:
-    """Create the study, or load it where the same name exists with the same objectives."""
+    """Create the study, or load it where the same name exists with the same objectives.
+
+    Each process that opens it is one more worker: its sampler's seed follows from the
+    study's seed and the worker's index, so workers started together, and runs that
+    continue a study, propose different designs."""
     existing = spec.name in store.study_names()
-    done = 0
     if existing:
         stored = store.stored_spec(spec.name)
         _refuse_mismatch(spec, store, stored, list(stored.directions))
-        done = sum(store.state_counts(spec.name).values())
     study = optuna.create_study(study_name=spec.name, storage=store.optuna, directions=spec.directions,
-                                sampler=make_sampler(spec, done), pruner=make_pruner(spec),
-                                load_if_exists=True)
+                                pruner=make_pruner(spec), load_if_exists=True)
     if not existing:
         study.set_metric_names(spec.metric_names)
         study.set_user_attr(n.SPEC_ATTR, stored_spec(spec).to_attr())
+    store.prepare_claims(spec.name)
+    study.sampler = make_sampler(spec, store.register_worker(spec.name))
     return study
 
 
@@ -85,28 +86,58 @@ class RunResult:
     study: optuna.Study
     interrupted: bool
     ran: int
+    """Trials this run finished, whatever their status."""
+    counts: dict[str, int] = field(default_factory=dict)
+    """Trials of the whole study by status (trained, rejected, reused, pruned, failed, running)."""
+    gave_up: bool = False
+    """Stopped after :data:`PROPOSALS_PER_TRIAL` x n_trials proposals without n_trials trained."""
+
+
+PROPOSALS_PER_TRIAL = 20
+"""A study stops after this many proposals per asked-for trained design, however few trained."""
+
+
+class Stopper:
+    """After every trial: stop once n_trials designs are trained (by any worker), when the
+    proposals run out, or on Ctrl-C."""
+
+    def __init__(self, spec: StudySpec, store: Store, objective: Objective, progress: Progress) -> None:
+        self.spec, self.store, self.objective, self.progress = spec, store, objective, progress
+        self.gave_up = False
+
+    def done(self, counts: dict[str, int]) -> bool:
+        if counts.get(n.TRAINED_STATUS, 0) >= self.spec.n_trials:
+            return True
+        if sum(counts.values()) - counts.get(n.RUNNING, 0) >= PROPOSALS_PER_TRIAL * self.spec.n_trials:
+            self.gave_up = True
+            return True
+        return False
+
+    def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        counts = self.store.status_counts(self.spec.name)
+        self.progress.trial_done(trial, counts)
+        if self.done(counts) or self.objective.interrupt.requested:
+            study.stop()
 
 
 def run_study(spec: StudySpec, *, storage: str, data_dir: str | None = None, device: str = "cpu",
               show_progress: bool = True) -> RunResult:
-    """Run (or continue) the study until n_trials trials have finished."""
+    """Run (or continue) the study until n_trials designs are trained (rejected, reused and
+    failed trials do not count)."""
     quiet_optuna()
     check_feasible(spec)
     data = load_dataset(spec.dataset, data_dir)  # before the database: bad data writes nothing
     store = Store(storage, heartbeat=True)
     study = open_study(spec, store)
-    finished = len(study.get_trials(deepcopy=False, states=FINISHED))
-    remaining = max(0, spec.n_trials - finished)
-    progress = Progress(total=spec.n_trials, done=finished, enabled=show_progress,
-                        objectives=spec.objectives)
+    before = store.status_counts(spec.name)
+    progress = Progress(total=spec.n_trials, counts=before, enabled=show_progress, objectives=spec.objectives)
     objective = Objective(spec, data, store, device, progress)
-    callbacks = [optuna.study.MaxTrialsCallback(spec.n_trials, states=None), progress.callback,
-                 lambda study, trial: study.stop() if objective.interrupt.requested else None]
+    stopper = Stopper(spec, store, objective, progress)
     interrupted = False
     try:
         with objective.interrupt.installed():
-            if remaining:
-                study.optimize(objective, n_trials=remaining, catch=(Exception,), callbacks=callbacks,
+            if not stopper.done(before):
+                study.optimize(objective, n_trials=None, catch=(Exception,), callbacks=[stopper],
                                gc_after_trial=False)
     except KeyboardInterrupt:
         interrupted = True
@@ -114,8 +145,9 @@ def run_study(spec: StudySpec, *, storage: str, data_dir: str | None = None, dev
     finally:
         interrupted = interrupted or objective.interrupt.requested
         progress.close()
-    ran = len(study.get_trials(deepcopy=False, states=FINISHED)) - finished
-    return RunResult(study, interrupted, ran)
+    counts = store.status_counts(spec.name)
+    ran = sum(counts.values()) - sum(before.values())
+    return RunResult(study, interrupted, ran, counts, stopper.gave_up)
 
 
 def close_interrupted(store: Store, study_name: str, number: int | None) -> None:

@@ -51,3 +51,28 @@ def check_feasible(spec: StudySpec) -> None:
     raise SpecError(spec.path, f"[constraints].{worst.metric}",
                     f"impossible: no design in [space] meets {worst.describe()} "
                     f"(closest misses by {best[worst.metric]:g})")
+
+
+def placeholder_values(spec: StudySpec, static: dict[str, float],
+                       trained_range: dict[str, tuple[float, float]]) -> tuple[list[float], list[str]]:
+    """What Optuna is told for a design rejected before training, so that its sampler (which
+    reads complete trials and their constraint violations) learns to avoid the region.
+
+    A static objective (known from the shapes) takes its real value; any other takes the
+    worst value a trained design of the study reached (the lowest accuracy, the highest
+    energy), or without one 0 for what is maximised and the zero-activity value for a
+    cost. Those objectives are returned as *unmeasured*: the read side never shows them.
+    """
+    statics = hwmodels.static_metrics(spec.hardware_models, **spec.hardware_options)
+    values, unmeasured = [], []
+    for metric, direction in spec.objectives:
+        if metric in statics:
+            values.append(static[metric])
+            continue
+        unmeasured.append(metric)
+        low, high = trained_range.get(metric, (None, None))
+        if direction == "maximize":
+            values.append(low if low is not None else 0.0)
+        else:
+            values.append(high if high is not None else static.get(metric, 0.0))
+    return values, unmeasured

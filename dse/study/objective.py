@@ -1,69 +1,46 @@
-"""One trial: sample a Design, check it, reject it before training if it must, train, score, store.
+"""One trial: sample a design, then reject it, serve it from the store, or train it.
 
-A design whose shape-only metrics already break a constraint is rejected
-without training. Otherwise the engine trains it, every configured cost model
-scores the measured Profile, the profiles and metrics of every design point
-are stored in one transaction, and Optuna gets the objective values. A trial
-that raises or diverges fails alone, its reason stored.
+- A design whose shape-only metrics already break a constraint is *rejected*
+  without training. Optuna still gets a complete trial with the constraint
+  violations and placeholder objectives (:func:`.feasibility.placeholder_values`),
+  because its samplers learn from complete trials only; the read side shows
+  the static costs and never the placeholders.
+- A design some trial already trained (same fingerprint, :mod:`.dedupe`) is
+  *reused*: served from that trial, linked to it, not trained again, not
+  counted in ``n_trials``; one being trained by another worker is waited for.
+- Otherwise the trial claims one of the ``n_trials`` training slots, the engine
+  trains, every cost model scores the measured profile and its variants, and
+  all of it is stored in one transaction. A trial that raises fails alone,
+  its reason stored.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Callable
 
-import hwmodels
 import optuna
 
 from .. import engines
 from ..data import Dataset
-from ..engines import Budget, DataShape, TrialOutcome
-from ..engines._base import TRAIN_KEYS
+from ..engines import DataShape, Design
 from ..interrupt import Interrupt
 from ..progress import Progress
 from ..space import suggest
 from ..spec import StudySpec
-from ..store import MetricRow, Store
+from ..store import Store
 from ..store import names as n
-from .feasibility import broken, static_metrics
-from .variants import lineage_params, requests
+from ..store.claims import FULL, REUSE, WAIT, worker_label
+from .dedupe import fingerprint
+from .feasibility import broken, placeholder_values, static_metrics
+from .pareto_pruner import ParetoPruner
+from .scoring import budget, metric_rows, score_outcome, trial_seed
+from .variants import requests
 
-
-def trial_seed(spec: StudySpec, number: int) -> int:
-    return (spec.seed * 1_000_003 + number) % (2**31 - 1)
-
-
-def budget(spec: StudySpec, *, device: str = "cpu", seed: int = 0,
-           variants: tuple[dict[str, Any], ...] = ()) -> Budget:
-    """How to train one trial: the spec's [train] table plus run-time choices."""
-    common = {k: v for k, v in spec.train.items() if k in TRAIN_KEYS and k != "eval_timesteps"}
-    extra = {k: v for k, v in spec.train.items() if k not in TRAIN_KEYS}
-    common["max_train_samples"] = common.get("max_train_samples") or None
-    return Budget(**common, device=device, seed=seed, extra=extra, variants=variants)
-
-
-def metric_rows(metrics: dict[str, float], units: dict[str, tuple[str, str]]) -> list[MetricRow]:
-    return [MetricRow(m, units[m][0], v, units[m][1]) for m, v in metrics.items() if m in units]
-
-
-def score(spec: StudySpec, profile: hwmodels.Profile, extra: dict[str, float]) -> dict[str, float]:
-    """Engine metrics plus every cost model's metrics for a profile."""
-    metrics = dict(extra)
-    metrics["accuracy"] = profile.accuracy if profile.accuracy is not None else math.nan
-    metrics.update(hwmodels.evaluate(profile, spec.hardware_models, **spec.hardware_options))
-    return metrics
-
-
-@dataclass
-class Scored:
-    """A trained outcome, scored: what the trial stores and what Optuna gets."""
-
-    metrics: dict[str, float]
-    profiles: dict[str, hwmodels.Profile]
-    rows: dict[str, list[MetricRow]]
-    lineage: dict[str, tuple[str, str | None, dict[str, Any]]]
-    values: list[float]
+WAIT_SECONDS = (0.2, 5.0)
+"""First and longest pause while another worker trains the same design."""
 
 
 @dataclass
@@ -76,84 +53,125 @@ class Objective:
     current: int | None = None
     """Number of the trial this process is running, if any."""
     interrupt: Interrupt = field(default_factory=Interrupt)
+    worker: str = field(default_factory=worker_label)
 
     def __post_init__(self) -> None:
         self.units = self.spec.metric_units()
         self.shape = DataShape(self.data.shape, self.data.n_classes)
         self.early = self.spec.static_constraints()
+        self.pruner = ParetoPruner(self.spec, self.store) if self.spec.pruner == "pareto" else None
 
     def __call__(self, trial: optuna.Trial) -> list[float]:
         self.current = trial.number
-        spec = self.spec
         try:
-            design = suggest(trial, spec)
-            engine = engines.get(design.engine)
-            # everything the trial trains with, defaults included: reproducible from the database
-            trial.set_user_attr(n.DESIGN_ATTR, {"engine": design.engine, **{
-                k: list(v) if isinstance(v, tuple) else v for k, v in design.params().items()}})
-            self.progress.start_trial(trial.number, spec.train["epochs"])
-            engine.validate(design)
-            self._reject_early(trial, design)
-            plan = budget(spec, device=self.device, seed=trial_seed(spec, trial.number),
-                          variants=requests(spec.variants, design, engine))
-            with self.interrupt.training():
-                outcome = engine.run(design, self.data, plan, self._reporter(trial))
-            scored = self._score(outcome, design)
+            return self._trial(trial)
         except optuna.TrialPruned:
             raise
         except Exception as exc:
             trial.set_user_attr(n.FAIL_ATTR, f"{exc.__class__.__name__}: {exc}")
             raise
+
+    def _trial(self, trial: optuna.Trial) -> list[float]:
+        spec = self.spec
+        design = suggest(trial, spec)
+        engine = engines.get(design.engine)
+        # everything the trial trains with, defaults included: reproducible from the database
+        trial.set_user_attr(n.DESIGN_ATTR, {"engine": design.engine, **{
+            k: list(v) if isinstance(v, tuple) else v for k, v in design.params().items()}})
+        trial.set_user_attr(n.WORKER_ATTR, self.worker)
+        engine.validate(design)
+        static = static_metrics(spec, design, self.shape) if self.early or self.pruner else {}
+        bad = broken(self.early, static)
+        if bad:
+            return self._reject(trial, design, static, bad)
+        claim = self.store.claim(spec.name, trial.number, fingerprint(spec, design, self.shape), spec.n_trials)
+        pause = WAIT_SECONDS[0]
+        while claim.kind == WAIT:  # another worker trains this very design now
+            time.sleep(pause)
+            pause = min(2 * pause, WAIT_SECONDS[1])
+            optuna.storages.fail_stale_trials(trial.study)
+            claim = self.store.claim(spec.name, trial.number, fingerprint(spec, design, self.shape), spec.n_trials)
+        if claim.kind == REUSE:
+            return self._reuse(trial, claim.owner, claim.owner_state)
+        if claim.kind == FULL:
+            trial.set_user_attr(n.STATUS_ATTR, n.PRUNED)
+            trial.set_user_attr(n.PRUNED_ATTR, f"not trained: other workers filled the {spec.n_trials} trials")
+            raise optuna.TrialPruned("n_trials reached")
+        return self._train(trial, design, engine, static)
+
+    def _train(self, trial: optuna.Trial, design: Design, engine: engines.Engine,
+               static: dict[str, float]) -> list[float]:
+        spec = self.spec
+        self.progress.start_trial(trial.number, spec.train["epochs"])
+        plan = budget(spec, device=self.device, seed=trial_seed(spec, trial.number),
+                      variants=requests(spec.variants, design, engine))
+        curve: list[float] = []
+        if self.pruner:
+            self.pruner.start(design, self.shape)
+        with self.interrupt.training():
+            outcome = engine.run(design, self.data, plan, self._reporter(trial, curve))
+        scored = score_outcome(spec, self.units, outcome, design)
         self.store.write_trial(spec.name, trial.number, design.engine, scored.profiles, scored.rows,
                                scored.lineage)
-        attrs = {m: v for m, v in scored.metrics.items() if math.isfinite(v)}
-        attrs.update({f"{n.EXTRA_PREFIX}{k}": v for k, v in outcome.extras.items()})
-        for key, value in attrs.items():
-            trial.set_user_attr(key, value)
+        trial.set_user_attr(n.METRICS_ATTR, {m: v for m, v in scored.metrics.items() if math.isfinite(v)})
+        trial.set_user_attr(n.CURVE_ATTR, curve)
+        for key, value in outcome.extras.items():
+            trial.set_user_attr(f"{n.EXTRA_PREFIX}{key}", value)
         for constraint in spec.constraints:
             trial.set_constraint(constraint.metric, constraint.violation(scored.metrics[constraint.metric]))
+        trial.set_user_attr(n.STATUS_ATTR, n.TRAINED_STATUS)  # last: a trial with it is whole
         return scored.values
 
-    def _reject_early(self, trial: optuna.Trial, design: engines.Design) -> None:
-        if not self.early:
-            return
-        metrics = static_metrics(self.spec, design, self.shape)
-        bad = broken(self.early, metrics)
-        if bad:
-            reason = "; ".join(f"{c.metric} = {metrics[c.metric]:g} breaks {c.describe()}" for c in bad)
-            trial.set_user_attr(n.REJECTED_ATTR, f"rejected before training: {reason}")
-            raise optuna.TrialPruned(reason)
-
-    def _score(self, outcome: TrialOutcome, design: engines.Design) -> Scored:
-        """Every metric of the outcome, its profiles and metric rows by variant, and the objective values."""
+    def _reject(self, trial: optuna.Trial, design: Design, static: dict[str, float], bad: list) -> list[float]:
+        """Record the static costs and the violations; tell Optuna placeholders it can learn from."""
         spec = self.spec
-        extra = {"val_accuracy": outcome.val_accuracy if outcome.val_accuracy is not None else math.nan,
-                 "train_seconds": outcome.train_seconds, "eval_seconds": outcome.eval_seconds}
-        metrics = score(spec, outcome.profile, extra)
-        profiles = {n.TRAINED: outcome.profile, **{v.name: v.profile for v in outcome.variants}}
-        rows = {n.TRAINED: metric_rows(metrics, self.units)}
-        rows.update({v.name: metric_rows(score(spec, v.profile, {}), self.units) for v in outcome.variants})
-        lineage = {v.name: ("variant", n.TRAINED, lineage_params(v, design)) for v in outcome.variants}
-        if outcome.training_profile is not None:
-            training = hwmodels.evaluate(outcome.training_profile, spec.hardware_models, **spec.hardware_options)
-            profiles[n.TRAINING] = outcome.training_profile
-            rows[n.TRAINING] = metric_rows(training, self.units)
-            metrics.update({f"{n.TRAINING_PREFIX}{m}": v for m, v in training.items()})
-        values = [metrics[m] for m in spec.metric_names]
-        if not all(math.isfinite(v) for v in values):
-            raise RuntimeError(f"objective values are not finite: {dict(zip(spec.metric_names, values))}")
-        return Scored(metrics, profiles, rows, lineage, values)
+        reason = "; ".join(f"{c.metric} = {static[c.metric]:g} breaks {c.describe()}" for c in bad)
+        values, unmeasured = placeholder_values(spec, static, self.store.trained_range(spec.name))
+        profile = engines.get(design.engine).static_profile(design, self.shape)
+        statics = {m: v for m, v in static.items() if m in self.units and m not in unmeasured
+                   and m in spec.static_metric_names()}
+        self.store.write_trial(spec.name, trial.number, design.engine, {n.TRAINED: profile},
+                               {n.TRAINED: metric_rows(statics, self.units)}, {n.TRAINED: ("static", None, {})})
+        for constraint in spec.constraints:
+            value = static.get(constraint.metric)
+            known = value is not None and constraint.metric in spec.static_metric_names()
+            trial.set_constraint(constraint.metric, constraint.violation(value) if known else 0.0)
+        trial.set_user_attr(n.REJECTED_ATTR, f"rejected before training: {reason}")
+        trial.set_user_attr(n.UNMEASURED_ATTR, unmeasured)
+        trial.set_user_attr(n.STATUS_ATTR, n.REJECTED)
+        return values
 
-    def _reporter(self, trial: optuna.Trial) -> Callable[[int, float], None]:
+    def _reuse(self, trial: optuna.Trial, owner: int, owner_state: str) -> list[float]:
+        """Serve a duplicate design from the trial that trained it."""
+        trial.set_user_attr(n.REUSED_ATTR, owner)
+        trial.set_user_attr(n.STATUS_ATTR, n.REUSED)
+        if owner_state == "PRUNED":
+            raise optuna.TrialPruned(f"the same design as trial {owner}, which was stopped early")
+        frozen = self.store.optuna.get_trial(self.store.trial_id(self.spec.name, owner))
+        for name, value in (frozen.constraints or {}).items():
+            trial.set_constraint(name, value)
+        return list(frozen.values)
+
+    def _reporter(self, trial: optuna.Trial, curve: list[float]) -> Callable[[int, float], None]:
         single = len(self.spec.objectives) == 1
 
         def report(step: int, accuracy: float) -> None:
+            curve.append(accuracy)
             self.progress.epoch(step, accuracy)
-            if single:
+            if self.pruner and (reason := self.pruner.verdict(step, accuracy)):
+                self._pruned(trial, curve, reason)
+            if single and self.spec.pruner in ("median", "hyperband"):
                 with self.interrupt.bookkeeping():  # writes to the storage: not to be cut half-way
                     trial.report(accuracy, step)
                     prune = trial.should_prune()
                 if prune:
-                    raise optuna.TrialPruned(f"pruned at epoch {step + 1} (validation accuracy {accuracy:.3f})")
+                    self._pruned(trial, curve, f"pruned at epoch {step + 1} (validation accuracy {accuracy:.3f})")
 
         return report
+
+    def _pruned(self, trial: optuna.Trial, curve: list[float], reason: str) -> None:
+        with self.interrupt.bookkeeping():
+            trial.set_user_attr(n.PRUNED_ATTR, reason)
+            trial.set_user_attr(n.CURVE_ATTR, list(curve))
+            trial.set_user_attr(n.STATUS_ATTR, n.PRUNED)
+        raise optuna.TrialPruned(reason)

@@ -8,11 +8,17 @@ from ..space import grid
 from ..spec import StudySpec
 
 
-def make_sampler(spec: StudySpec, offset: int = 0) -> optuna.samplers.BaseSampler:
-    """The spec's sampler, seeded (offset by the trials already run, so a resumed
-    study does not replay its first proposals). Constraints reach every sampler
-    through ``trial.set_constraint`` (Optuna 5)."""
-    seed = spec.seed + offset
+def worker_seed(seed: int, worker: int) -> int:
+    """The sampler seed of a study's `worker`-th worker: distinct per worker, reproducible."""
+    return (seed * 1_000_003 + 7919 * worker) % (2**31 - 1)
+
+
+def make_sampler(spec: StudySpec, worker: int = 0) -> optuna.samplers.BaseSampler:
+    """The spec's sampler, seeded for this worker (:func:`worker_seed`), so that workers
+    started together, and a study continued later, do not replay each other's proposals.
+    TPE lies about running trials (constant liar) so parallel workers spread out.
+    Constraints reach every sampler through ``trial.set_constraint`` (Optuna 5)."""
+    seed = worker_seed(spec.seed, worker)
     name = spec.sampler
     population = max(4, min(50, spec.n_trials // 3))
     if name == "nsga2":
@@ -20,7 +26,7 @@ def make_sampler(spec: StudySpec, offset: int = 0) -> optuna.samplers.BaseSample
     if name == "nsga3":
         return optuna.samplers.NSGAIIISampler(population_size=population, seed=seed)
     if name == "tpe":
-        return optuna.samplers.TPESampler(seed=seed, multivariate=True,
+        return optuna.samplers.TPESampler(seed=seed, multivariate=True, constant_liar=True,
                                           n_startup_trials=min(10, spec.n_trials // 3 or 1))
     if name == "gp":
         return optuna.samplers.GPSampler(seed=seed)
