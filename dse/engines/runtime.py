@@ -48,6 +48,15 @@ def device_generator(device: torch.device, seed: int) -> torch.Generator:
     return torch.Generator(device=device).manual_seed(seed)
 
 
+def generator_copy(generator: torch.Generator) -> torch.Generator:
+    """A new generator at `generator`'s state, which stays where it is: evaluations of
+    variants of one trained network each draw the same noise (common random numbers),
+    so they differ only by what the variant changes."""
+    copy = torch.Generator(device=generator.device)
+    copy.set_state(generator.get_state())
+    return copy
+
+
 def batch_indices(n: int, batch_size: int, generator: torch.Generator | None = None,
                   device: torch.device | str = "cpu") -> list[torch.Tensor]:
     """Index batches over n samples, shuffled when a generator is given."""

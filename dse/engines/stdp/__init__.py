@@ -20,5 +20,5 @@ ENGINE = Engine(
     train_keys=TRAIN_KEYS,
     training_profile=True,
     check=check,
-    variant_keys=("timesteps",),
+    variant_keys=("weight_bits", "rounding", "timesteps"),
 )

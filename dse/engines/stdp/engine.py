@@ -16,6 +16,10 @@ in an FP32 run of the same design and seed: for ``ptq`` that is its own
 training; for ``qat`` with quantised neuron state a first FP32 training run is
 made for this purpose only (its time counts in ``train_seconds``, its work not
 in the training Profile).
+
+Post-training variants (``Budget.variants``: ``weight_bits``, ``rounding``,
+``timesteps``) are read off the trained network without more learning
+(:func:`variant`); the engine has no pruning, so neither do its variants.
 """
 
 from __future__ import annotations
@@ -31,8 +35,9 @@ from hwmodels import Profile
 
 from ...data import Dataset
 from ...errors import UserError
+from . import ENGINE
 from .._base import Budget, DataShape, Design, Report, TrialOutcome, Variant
-from ..runtime import device_generator, resolve_device, seed_everything, tensors, training_splits
+from ..runtime import device_generator, generator_copy, resolve_device, seed_everything, tensors, training_splits
 from .network import Counts, Network, Ranges
 from .params import Setup
 from .readout import assign_labels, predict
@@ -94,6 +99,9 @@ class Trained:
     train_seconds: float
     training: Counts
     fast: bool
+    learned: tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+    """W, V_th and the generator's state as learning left them, before any PTQ: what
+    post-training variants start from (:func:`variant`)."""
 
 
 def _train(net: Network, splits: Splits, epochs: int, seed: int, counts: Counts | None,
@@ -133,16 +141,18 @@ def fit(design: Design, data: Dataset, budget: Budget, report: Report) -> Traine
     counts = Counts()
     fast = not net.steps_exactly
     _train(net, splits, budget.epochs, budget.seed, counts, ranges, report)
+    learned = (net.w.clone(), net.vth.clone(), net.generator.get_state())
     if setup.quantization == "ptq" and quantized:
         net.make_grids(ranges)
         net.quantize_params()
-    return Trained(net, splits, time.perf_counter() - started, counts, fast)
+    return Trained(net, splits, time.perf_counter() - started, counts, fast, learned)
 
 
-def measure(trained: Trained, design: Design, data: Dataset, steps: int) -> tuple[Profile, float, torch.Tensor]:
+def measure(trained: Trained, design: Design, data: Dataset, steps: int,
+            net: Network | None = None) -> tuple[Profile, float, torch.Tensor]:
     """Inference Profile on the test split at `steps` steps, the validation accuracy and
-    the neurons' labels."""
-    net, splits = trained.net, trained.splits
+    the neurons' labels, of the trained network or of `net` (a variant of it)."""
+    net, splits = net if net is not None else trained.net, trained.splits
     counts = Counts()
     accuracy, assignment = labelled_accuracy(net, splits, splits.x_test, splits.y_test, steps, counts)
     val = predict(spike_counts(net, splits.x_val, steps), assignment, splits.n_classes)
@@ -151,6 +161,35 @@ def measure(trained: Trained, design: Design, data: Dataset, steps: int) -> tupl
     inference = profile(replace(design, timesteps=steps), shape, "inference", counts.activity(),
                         accuracy)
     return inference, val_accuracy, assignment
+
+
+def variant(trained: Trained, design: Design, eval_state: torch.Tensor) -> Network:
+    """The trained network as a post-training variant `design` stores it (no more learning).
+
+    ``weight_bits`` / ``rounding``: PTQ of the learned FP32 weights and thresholds
+    where training kept them (``quantization = "ptq"``, or 32-bit weights); a design
+    trained with ITQ (``qat``) kept no float copy, so its stored weights are
+    re-quantised from their grid onto the variant's (:meth:`Network.requantized`).
+    The rounding also rounds V_mem on every inference step where the state is
+    quantised, as a design with that rounding infers. ``timesteps``: the same network,
+    presented for the variant's T steps.
+
+    Labels are re-derived: :func:`measure` assigns them on the training split with
+    the variant's own spike counts, as tinySNN assigns labels after learning on the
+    network it deploys; labels kept from the parent would vote with neurons whose
+    preferences the changed weights or presentation length may have moved.
+
+    The stochastic rounding replays the parent's PTQ draws (the generator state
+    learning left), and inference the parent's input spikes (`eval_state`), so the
+    design's own settings give the parent's network and profile exactly.
+    """
+    w, vth, quant_state = trained.learned
+    generator = generator_copy(trained.net.generator)
+    generator.set_state(quant_state)
+    net = trained.net.requantized(Setup(design, trained.net.setup.train), w, vth,
+                                  design.quantization == "ptq", generator)
+    generator.set_state(eval_state)
+    return net
 
 
 @contextmanager
@@ -175,9 +214,11 @@ def run(design: Design, data: Dataset, budget: Budget, report: Report) -> TrialO
 def _run(design: Design, data: Dataset, budget: Budget, report: Report) -> TrialOutcome:
     trained = fit(design, data, budget, report)
     started = time.perf_counter()
+    eval_state = trained.net.generator.get_state()
     inference, val_accuracy, labels = measure(trained, design, data, design.timesteps)
-    variants = tuple(Variant(v, measure(trained, design, data, v["timesteps"])[0])
-                     for v in budget.variants if set(v) == {"timesteps"} and 2 <= v["timesteps"])
+    asked = [(v, replace(design, **v)) for v in budget.variants if set(v) <= set(ENGINE.variant_keys)]
+    variants = tuple(Variant(v, measure(trained, d, data, d.timesteps, variant(trained, d, eval_state))[0])
+                     for v, d in asked if d.timesteps >= 2)  # a presentation needs 2 steps (keys.check)
     training = profile(design, DataShape(data.shape, data.n_classes), "training",
                        trained.training.activity())
     return TrialOutcome(

@@ -50,7 +50,8 @@ stretches in closed form.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+import copy
+from dataclasses import dataclass, field, fields, replace
 
 import torch
 
@@ -189,6 +190,36 @@ class Network:
         """PTQ, and the start of ITQ: W and V_th onto their grids."""
         self.q(self.w, self.grids.w)
         self.q(self.vth, self.grids.v_th)
+
+    def requantized(self, setup: Setup, w: torch.Tensor, vth: torch.Tensor, from_float: bool,
+                    generator: torch.Generator) -> "Network":
+        """A copy of this trained network as `setup` (a post-training variant) stores it.
+
+        This network is left untouched. The weights go onto the Q0.b grid of the
+        variant's ``weight_bits`` with its rounding (``generator`` draws stochastic
+        rounding, then the copy's inference input); the neuron grids stay
+        (``neuron_bits`` is not a variant key) and the constants are rounded again at
+        the variant's precision. `w`, `vth` are what training left:
+
+        - ``from_float`` (``ptq``): the FP32 weights and thresholds from before the
+          parent's PTQ, quantised as :meth:`quantize_params` did for the parent (the
+          same function, so the design's own settings give the parent back exactly);
+        - otherwise (ITQ, no float copy: the stored values; float where the design's
+          weights were 32-bit): W is re-quantised from its grid onto the new one where
+          the grid changes (more bits hold the old values exactly), V_th stays on its
+          grid. Rounding an on-grid value again gives it back, so a rounding-only
+          variant of an ITQ design changes the per-step rounding of V_mem only.
+        """
+        net = copy.copy(self)
+        net.setup, net.generator, net._solver = setup, generator, None
+        net.grids = replace(self.grids, w=weight_grid(setup.weight_bits))
+        net.set_constants()
+        net.w, net.vth = w.clone(), vth.clone()
+        if from_float:
+            net.quantize_params()
+        elif net.grids.w != self.grids.w:
+            net.q(net.w, net.grids.w)
+        return net
 
     @property
     def steps_exactly(self) -> bool:

@@ -19,5 +19,5 @@ ENGINE = Engine(
     runner="dse.engines.surrogate.engine:run",
     expanded=("ops", "cell_bits", "weight_bits"),
     expand=expand,
-    variant_keys=("timesteps",),
+    variant_keys=("weight_bits", "rounding", "pruning", "timesteps"),
 )

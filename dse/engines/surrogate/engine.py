@@ -5,7 +5,9 @@ logits, Adam (or SGD with momentum and a cosine schedule). After each epoch the
 validation accuracy goes to ``report`` (progress and pruner). At the end the
 weights are frozen (quantised once) and evaluated on the test split, where
 every layer's input events and output spikes are counted into the Profile;
-``Budget.variants`` reads further design points off the same weights.
+``Budget.variants`` reads further design points off the same weights
+(:func:`variant_weights`: post-training quantisation, magnitude pruning,
+timesteps), each measured the same way.
 """
 
 from __future__ import annotations
@@ -20,12 +22,15 @@ import torch.nn.functional as F
 from hwmodels import Profile
 
 from ...data import Dataset
+from . import ENGINE
 from .._base import Budget, DataShape, Design, Report, TrialOutcome, Variant
 from ..activity import Activity
 from ..optim import make_optimizer
-from ..runtime import (Trained, batch_indices, device_generator, resolve_device, seed_everything, tensors,
-                       train_epochs, training_splits)
-from .model import PlannedSNN
+from ..pruning import magnitude_mask
+from ..runtime import (Trained, batch_indices, device_generator, generator_copy, resolve_device, seed_everything,
+                       tensors, train_epochs, training_splits)
+from .model import PlannedSNN, Weights
+from .neurons import NeuronConfig
 from .shapes import plan, static_profile
 
 EVAL_BATCH = 1024
@@ -33,10 +38,11 @@ EVAL_BATCH = 1024
 
 @torch.no_grad()
 def evaluate(model: PlannedSNN, x: torch.Tensor, y: torch.Tensor, steps: int,
-             generator: torch.Generator | None, activity: Activity | None = None) -> float:
-    """Accuracy of the frozen (quantised) network at `steps` timesteps."""
-    params = model.frozen if model.frozen is not None else model.freeze(generator)
-    cfg = model.neuron_config(training=False)
+             generator: torch.Generator | None, activity: Activity | None = None,
+             weights: Weights | None = None, cfg: NeuronConfig | None = None) -> float:
+    """Accuracy at `steps` timesteps of the frozen (quantised) network, or of `weights` with `cfg`."""
+    params = weights if weights is not None else model.frozen if model.frozen is not None else model.freeze(generator)
+    cfg = cfg if cfg is not None else model.neuron_config(training=False)
     correct = 0
     for index in batch_indices(len(y), EVAL_BATCH, device=x.device):
         logits = model(x[index], steps, params, cfg, generator, activity)
@@ -45,12 +51,63 @@ def evaluate(model: PlannedSNN, x: torch.Tensor, y: torch.Tensor, steps: int,
 
 
 def measure(model: PlannedSNN, design: Design, data: Dataset, x: torch.Tensor, y: torch.Tensor,
-            steps: int, generator: torch.Generator | None) -> Profile:
-    """Test accuracy and per-layer activity, as a Profile of the trained network."""
+            steps: int, generator: torch.Generator | None, weights: Weights | None = None,
+            cfg: NeuronConfig | None = None) -> Profile:
+    """Test accuracy and per-layer activity, as a Profile of the trained network (or of a
+    variant of it: `design` the variant's, `weights` and `cfg` from :func:`variant_weights`)."""
     activity = Activity.empty(len(model.plan.populations) + 1)
-    accuracy = evaluate(model, x, y, steps, generator, activity)
+    accuracy = evaluate(model, x, y, steps, generator, activity, weights, cfg)
     base = static_profile(replace(design, timesteps=steps), DataShape(data.shape, data.n_classes))
-    return replace(base, layers=activity.measured(base.layers, model.nonzero_weights()), accuracy=accuracy)
+    return replace(base, layers=activity.measured(base.layers, model.nonzero_weights(weights)), accuracy=accuracy)
+
+
+def variant_design(design: Design, params: dict) -> Design:
+    """The design a variant describes: the trained design with the variant's keys.
+
+    A ``weight_bits`` variant sets one precision for every layer (stem, cells and
+    readout alike), so it clears a mixed-precision design's ``cell_bits``.
+    """
+    changed = dict(params)
+    if "weight_bits" in changed:
+        changed["cell_bits"] = None
+    return replace(design, **changed)
+
+
+def variant_weights(model: PlannedSNN, design: Design, variant: Design, shape: DataShape,
+                    generator: torch.Generator | None) -> tuple[Weights, NeuronConfig]:
+    """The weights and neuron settings a variant of the trained network evaluates with.
+
+    No retraining, and the module is left as it is (its master weights, masks and
+    frozen weights): every variant starts from the same trained network.
+
+    - ``weight_bits`` / ``rounding``: post-training quantisation of the float
+      (master) weights with :func:`dse.engines.quant.quantize_weight` at the
+      variant's bits for every layer and its rounding (``generator`` draws the
+      stochastic rounding), the trained masks kept. Where the membrane is quantised
+      (``neuron_bits`` < 32) its per-step rounding follows the variant's too, as a
+      design with that rounding infers.
+    - ``pruning`` above the design's: magnitude pruning of the master weights,
+      per layer, as training prunes (:func:`dse.engines.pruning.magnitude_mask`
+      ranks the weights the trained mask kept), no fine-tuning; then quantised as
+      the design was.
+    - ``timesteps``: nothing changes here; the caller runs the variant's T.
+
+    With the design's own settings this is exactly :meth:`PlannedSNN.freeze`.
+    """
+    if variant.pruning < design.pruning:
+        raise ValueError(f"pruning variant {variant.pruning} below the trained rate {design.pruning}: "
+                         f"pruned weights cannot be restored without retraining")
+    masks = model.masks() if design.pruning > 0 else None
+    if variant.pruning > design.pruning:
+        with torch.no_grad():
+            masks = [magnitude_mask(w, variant.pruning, keep=mask) for w, mask in zip(model.matrices, model.masks())]
+    variant_plan = plan(variant, shape)
+    bits = [variant_plan.populations[p].bits for p, _ in model.edges] + [variant_plan.readout_bits]
+    weights = model.quantized(bits, variant.rounding, masks, generator)
+    cfg = model.neuron_config(training=False)
+    if cfg.state_grid is not None:
+        cfg = replace(cfg, rounding=variant.rounding)
+    return weights, cfg
 
 
 def fit(design: Design, data: Dataset, budget: Budget, report: Report) -> Trained:
@@ -89,10 +146,19 @@ def run(design: Design, data: Dataset, budget: Budget, report: Report) -> TrialO
     trained = fit(design, data, budget, report)
     started = time.perf_counter()
     x_test, y_test = tensors(data.x_test, data.y_test, trained.device)
-    profile = measure(trained.model, design, data, x_test, y_test, design.timesteps, trained.generator)
-    variants = tuple(
-        Variant(v, measure(trained.model, design, data, x_test, y_test, v["timesteps"], trained.generator))
-        for v in budget.variants if set(v) == {"timesteps"})
+    shape = DataShape(data.shape, data.n_classes)
+
+    def measured(variant: Design) -> Profile:
+        # every evaluation draws the same input spikes (rate coding) and state-rounding noise;
+        # stochastic weight rounding is seeded as the final freeze() is
+        weights, cfg = variant_weights(trained.model, design, variant, shape,
+                                       device_generator(trained.device, budget.seed + 2))
+        return measure(trained.model, variant, data, x_test, y_test, variant.timesteps,
+                       generator_copy(trained.generator), weights, cfg)
+
+    profile = measured(design)
+    variants = tuple(Variant(v, measured(variant_design(design, v)))
+                     for v in budget.variants if set(v) <= set(ENGINE.variant_keys))
     return TrialOutcome(
         accuracy=profile.accuracy,
         profile=profile,

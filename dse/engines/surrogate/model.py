@@ -137,21 +137,37 @@ class PlannedSNN(Prunable, nn.Module):
     def freeze(self, generator: torch.Generator | None) -> Weights:
         """Quantise the masked weights once (PTQ, and QAT's final weights)."""
         d = self.design
-        with torch.no_grad():
-            params = self._weights(lambda w, bits: quantize_weight(w, bits, d.rounding, generator))
-            grid = bias_grid(self.readout.bias, d.weight_bits)
-            bias = self.readout.bias.detach()
-            params.bias = quantize(bias, grid, d.rounding, generator) if grid is not None else bias
-        self.frozen = params
-        return params
+        self.frozen = self.quantized(self.bits, d.rounding, self.masks() if d.pruning > 0 else None, generator)
+        return self.frozen
 
-    def nonzero_weights(self) -> list[int]:
-        """Nonzero stored weights per population, then the readout's."""
-        assert self.frozen is not None, "freeze() first"
+    def quantized(self, bits: list[int], rounding: str, masks: list[torch.Tensor] | None,
+                  generator: torch.Generator | None) -> Weights:
+        """The float (master) weights quantised once, without changing the module.
+
+        Each matrix at its own bits (``bits``: per weighted edge, then the readout),
+        with ``rounding``, then masked (``W_out = mask * Q(W)``, as LitE-SNN does);
+        the readout bias at the readout's bits on a Q(i.f) grid sized from max|b|.
+        :meth:`freeze` calls it with the design's settings; a post-training variant
+        with its own (:func:`.engine.variant_weights`).
+        """
+        with torch.no_grad():
+            ws = [quantize_weight(w, b, rounding, generator) for w, b in zip(self.matrices, bits)]
+            if masks is not None:
+                ws = [w * mask for w, mask in zip(ws, masks)]
+            bias = self.readout.bias.detach()
+            grid = bias_grid(bias, bits[-1])
+            if grid is not None:
+                bias = quantize(bias, grid, rounding, generator)
+        return Weights(ws[:-1], ws[-1], bias)
+
+    def nonzero_weights(self, weights: Weights | None = None) -> list[int]:
+        """Nonzero stored weights per population, then the readout's (of `weights`, default the frozen ones)."""
+        weights = weights if weights is not None else self.frozen
+        assert weights is not None, "freeze() first"
         counts = [0] * len(self.plan.populations)
-        for (p, _), w in zip(self.edges, self.frozen.edges):
+        for (p, _), w in zip(self.edges, weights.edges):
             counts[p] += int(torch.count_nonzero(w))
-        return [*counts, int(torch.count_nonzero(self.frozen.readout))]
+        return [*counts, int(torch.count_nonzero(weights.readout))]
 
     # ---- forward ----------------------------------------------------------------
     def neuron_config(self, training: bool) -> NeuronConfig:

@@ -19,4 +19,5 @@ ENGINE = Engine(
     runner="dse.engines.ttfs.engine:run",
     train_keys=TRAIN_KEYS,
     check=check,
+    variant_keys=("weight_bits", "rounding", "pruning"),
 )

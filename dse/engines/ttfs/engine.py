@@ -34,9 +34,11 @@ import torch.nn.functional as F
 from hwmodels import Profile
 
 from ...data import Dataset
-from .._base import Budget, DataShape, Design, Report, TrialOutcome
+from . import ENGINE
+from .._base import Budget, DataShape, Design, Report, TrialOutcome, Variant
 from ..activity import Activity
 from ..optim import make_optimizer
+from ..pruning import magnitude_mask
 from ..runtime import (Trained, batch_indices, device_generator, resolve_device, seed_everything, tensors,
                        train_epochs, training_splits)
 from .kernel import kernel_bn_loss, kernel_regularisation, relaxation_probability, relaxed_layers
@@ -128,9 +130,11 @@ class Measurement:
 
 
 @torch.no_grad()
-def measure(model: TTFSNet, design: Design, data: Dataset, x: torch.Tensor, y: torch.Tensor) -> Measurement:
-    """Simulate the frozen network on (x, y); count its events into a Profile."""
-    net = model.frozen
+def measure(model: TTFSNet, design: Design, data: Dataset, x: torch.Tensor, y: torch.Tensor,
+            net: Frozen | None = None) -> Measurement:
+    """Simulate the frozen network (or `net`, a variant of it, `design` the variant's) on
+    (x, y); count its events into a Profile."""
+    net = net if net is not None else model.frozen
     assert net is not None, "freeze() first"
     counts = Activity.empty(len(net.plan))
     correct = surrogate_correct = same = 0
@@ -147,8 +151,29 @@ def measure(model: TTFSNet, design: Design, data: Dataset, x: torch.Tensor, y: t
             same_spikes += int((simulated == closed_form).sum())
     n = max(1, len(y))
     base = static_profile(design, DataShape(data.shape, data.n_classes))
-    profile = replace(base, layers=counts.measured(base.layers, model.nonzero_weights()), accuracy=correct / n)
+    profile = replace(base, layers=counts.measured(base.layers, model.nonzero_weights(net)), accuracy=correct / n)
     return Measurement(profile, surrogate_correct / n, same / n, same_spikes / max(1, neurons))
+
+
+def variant_net(model: TTFSNet, design: Design, variant: Design, generator: torch.Generator | None) -> Frozen:
+    """The trained surrogate frozen as a post-training variant `variant` stores it.
+
+    No retraining, and the module is left as it is. ``weight_bits`` / ``rounding``:
+    the float weights (the master copy QAT trains too) folded with BN's running
+    statistics and quantised once at the variant's bits and rounding, as
+    :meth:`TTFSNet.freeze` does (``generator`` draws stochastic rounding).
+    ``pruning`` above the design's: magnitude pruning of the trained weights per
+    layer, ranking those the trained mask kept, as training prunes
+    (:func:`dse.engines.pruning.magnitude_mask`), no fine-tuning; then quantised as
+    the design was. The design's own settings give :meth:`TTFSNet.freeze` exactly.
+    """
+    if variant.pruning < design.pruning:
+        raise ValueError(f"pruning variant {variant.pruning} below the trained rate {design.pruning}: "
+                         f"pruned weights cannot be restored without retraining")
+    masks = model.masks()
+    if variant.pruning > design.pruning:
+        masks = [magnitude_mask(w, variant.pruning, keep=mask) for w, mask in zip(model.matrices, masks)]
+    return model.frozen_as(variant.weight_bits, variant.rounding, masks, generator)
 
 
 def run(design: Design, data: Dataset, budget: Budget, report: Report) -> TrialOutcome:
@@ -157,6 +182,10 @@ def run(design: Design, data: Dataset, budget: Budget, report: Report) -> TrialO
     x_test, y_test = tensors(data.x_test, data.y_test, trained.device)
     m = measure(trained.model, design, data, x_test, y_test)
     net = trained.model.frozen
+    asked = [(v, replace(design, **v)) for v in budget.variants if set(v) <= set(ENGINE.variant_keys)]
+    # stochastic rounding seeded as the final freeze() is
+    variants = tuple(Variant(v, measure(trained.model, d, data, x_test, y_test, variant_net(
+        trained.model, design, d, device_generator(trained.device, budget.seed + 2))).profile) for v, d in asked)
     return TrialOutcome(
         accuracy=m.profile.accuracy,
         profile=m.profile,
@@ -172,4 +201,5 @@ def run(design: Design, data: Dataset, budget: Budget, report: Report) -> TrialO
             "tau": [round(float(v), 4) for v in net.tau[net.analog_input:]],
             "t_d": [round(float(v), 4) for v in net.t_d[net.analog_input:]],
         },
+        variants=variants,
     )

@@ -120,9 +120,11 @@ class TTFSNet(Prunable, nn.Module):
     def matrices(self) -> list[torch.Tensor]:
         return [layer.weight for layer in self.layers]
 
-    def nonzero_weights(self) -> list[int]:
-        assert self.frozen is not None, "freeze() first"
-        return [int(torch.count_nonzero(w)) for w in self.frozen.weights]
+    def nonzero_weights(self, net: Frozen | None = None) -> list[int]:
+        """Nonzero weights per layer of `net` (default: the frozen network)."""
+        net = net if net is not None else self.frozen
+        assert net is not None, "freeze() first"
+        return [int(torch.count_nonzero(w)) for w in net.weights]
 
     def param_groups(self, weight_decay: float) -> list[tuple[list[nn.Parameter], float]]:
         """(parameters, weight decay): the weights decay; BN, readout bias and the kernels do not
@@ -205,9 +207,19 @@ class TTFSNet(Prunable, nn.Module):
     @torch.no_grad()
     def freeze(self, generator: torch.Generator | None = None) -> Frozen:
         """Fold BN (running statistics), quantise weights and biases, apply the masks."""
-        bits, rounding = self.design.weight_bits, self.design.rounding
+        self.frozen = self.frozen_as(self.design.weight_bits, self.design.rounding, self.masks(), generator)
+        return self.frozen
+
+    @torch.no_grad()
+    def frozen_as(self, bits: int, rounding: str, masks: list[torch.Tensor],
+                  generator: torch.Generator | None = None) -> Frozen:
+        """The frozen network at `bits` with `rounding` and `masks`, the module left as it is.
+
+        :meth:`freeze` takes the design's settings; a post-training variant its own
+        (PTQ of the float weights at other bits, or a sparser magnitude mask).
+        """
         weights, biases = [], []
-        for i, (layer, mask) in enumerate(zip(self.layers, self.masks())):
+        for i, (layer, mask) in enumerate(zip(self.layers, masks)):
             w = layer.weight * mask
             if self.plan[i].readout:
                 b = layer.bias.clone()
@@ -217,10 +229,9 @@ class TTFSNet(Prunable, nn.Module):
             weights.append(quantize_weight(w, bits, rounding, generator) * mask)
             grid = bias_grid(b, bits)
             biases.append(b if grid is None else quantize(b, grid, rounding, generator))
-        self.frozen = Frozen(self.plan, weights, biases, self.tau.detach().clamp(min=MIN_TAU).clone(),
-                             self.t_d.detach().clone(), self.design.window, float(self.design.theta0),
-                             analog_input=self.design.input_coding != "ttfs")
-        return self.frozen
+        return Frozen(self.plan, weights, biases, self.tau.detach().clamp(min=MIN_TAU).clone(),
+                      self.t_d.detach().clone(), self.design.window, float(self.design.theta0),
+                      analog_input=self.design.input_coding != "ttfs")
 
 
 def _get(flags: Sequence[bool], i: int) -> bool:
