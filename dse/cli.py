@@ -70,23 +70,40 @@ def _run_options(command: Callable) -> Callable:
 
 
 def _run(spec_path: str, storage: str, data_dir: str | None, device: str, n_trials: int | None,
-         quiet: bool, report: bool) -> None:
+         quiet: bool, report: bool, workers: int = 1) -> None:
     from .report import build, pareto_frame, write_report
     from .spec import load_spec
-    from .study import run_study
+    from .study import PROPOSALS_PER_TRIAL, run_study
 
     spec = load_spec(spec_path, n_trials=n_trials)
     click.echo(f"study {spec.name}: engine {spec.engine}, data set {spec.dataset}, {spec.n_trials} trials, "
-               f"sampler {spec.sampler}; storage {storage}", err=True)
-    result = run_study(spec, storage=storage, data_dir=data_dir, device=device, show_progress=not quiet)
-    if result.interrupted:
-        click.echo(f"interrupted: {result.ran} trial(s) finished in this run are stored; "
-                   f"run the same command again to continue", err=True)
+               f"sampler {spec.sampler}{f', {workers} workers' if workers > 1 else ''}; storage {storage}", err=True)
+    if workers > 1:
+        from .study.local_workers import run_workers
+
+        result = run_workers(spec, spec_path, workers, storage=storage, data_dir=data_dir, device=device,
+                             n_trials=n_trials, show_progress=not quiet)
+        for code, line in result.failures[:1]:
+            click.echo(f"a worker exited {code}: {line}", err=True)
+            sys.exit(code if code in (1, 2) else 1)
+        counts, interrupted, gave_up = result.counts, result.interrupted, False
+    else:
+        outcome = run_study(spec, storage=storage, data_dir=data_dir, device=device, show_progress=not quiet)
+        counts, interrupted, gave_up = outcome.counts, outcome.interrupted, outcome.gave_up
+    if interrupted:
+        click.echo("interrupted: finished trials are stored; run the same command again to continue", err=True)
+    elif gave_up:
+        click.echo(f"stopped after {PROPOSALS_PER_TRIAL} proposals per asked-for design: {_tally(counts)} "
+                   f"of {spec.n_trials}; the space holds too few distinct designs that meet the constraints",
+                   err=True)
+    from .store import Store
+
+    if not counts.get("trained") and not interrupted:
+        _no_design_trained(Store(storage, create=False), spec.name)
     if not report:
-        if result.interrupted:
+        if interrupted:
             sys.exit(130)
         return
-    from .store import Store
 
     store = Store(storage, create=False)
     data = build(store, spec.name)
@@ -95,16 +112,30 @@ def _run(spec_path: str, storage: str, data_dir: str | None, device: str, n_tria
     emit(frame, "table")
     path = write_report(store, spec.name, data=data)
     click.echo(f"report: {path}")
-    if result.interrupted:
+    if interrupted:
         sys.exit(130)
+
+
+def _no_design_trained(store, name: str) -> None:
+    """Exit 1 saying why: the first distinct reasons the trials gave."""
+    reasons = list(dict.fromkeys(t.note for t in store.trials(name) if t.note))[:3]
+    click.echo(f"error: no design of {name} was trained; " + ("; ".join(reasons) or "no trial ran"), err=True)
+    sys.exit(1)
+
+
+def _tally(counts: dict[str, int]) -> str:
+    return ", ".join(f"{counts.get(k, 0)} {k}" for k in ("trained", "rejected", "reused", "pruned", "failed"))
 
 
 @cli.command()
 @click.argument("spec", type=click.Path())
 @_run_options
-def run(spec: str, storage: str, data_dir: str | None, device: str, n_trials: int | None, quiet: bool) -> None:
+@click.option("--workers", type=click.IntRange(min=1, max=256), default=1, show_default=True,
+              help="Worker processes on this machine sharing the study (SQLite included).")
+def run(spec: str, storage: str, data_dir: str | None, device: str, n_trials: int | None, quiet: bool,
+        workers: int) -> None:
     """Run (or continue) the study in SPEC, then print its Pareto front and write its report."""
-    _run(spec, storage, data_dir, device, n_trials, quiet, report=True)
+    _run(spec, storage, data_dir, device, n_trials, quiet, report=True, workers=workers)
 
 
 @cli.command()

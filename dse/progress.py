@@ -72,6 +72,18 @@ class Progress:
             print(f"trial {trial.number} [{self.tally()}] {self.summary(trial)} ({seconds:.1f} s)",
                   file=sys.stderr, flush=True)
 
+    def overall(self, counts: dict[str, int]) -> None:
+        """Counts of the whole study, from the storage (several workers): show them if they changed."""
+        if counts == self.counts:
+            return
+        grown = min(self.total, counts.get("trained", 0)) - min(self.total, self.trained)
+        self.counts = dict(counts)
+        if self.bars:
+            self.trials.set_postfix_str(self.tally(), refresh=False)
+            self.trials.update(max(0, grown))
+        elif self.enabled:
+            print(self.tally(), file=sys.stderr, flush=True)
+
     def _close_epochs(self) -> None:
         if self.epochs is not None:
             self.epochs.close()

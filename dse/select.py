@@ -52,12 +52,7 @@ def select(study_name: str, storage: str | Store = DEFAULT_URL, mus: Iterable[fl
     store = open_store(storage)
     options = store.stored_spec(study_name).hardware_options
     memory_options = {"sparse_format": options["sparse_format"]} if "sparse_format" in options else {}
-    points = {p.key: p for p in store.points(study_name, variants=variants, states=("complete",))}
-    candidates = []
-    for key, profile in store.profiles(study_name, points).items():
-        if key[1] == n.TRAINING or profile.accuracy is None:
-            continue
-        candidates.append((points[key], profile, hwmodels.evaluate(profile, "memory", **memory_options)))
+    candidates = _candidates(store, study_name, variants, memory_options)
     rows = []
     for mu in mus if candidates else ():
         scored = [(hwmodels.evaluate(profile, "reward", mu=mu, **memory_options), point, profile, memory)
@@ -72,3 +67,13 @@ def select(study_name: str, storage: str | Store = DEFAULT_URL, mus: Iterable[fl
         return pd.DataFrame(columns=COLUMNS)
     frame = pd.DataFrame(rows)
     return frame if variants else frame.drop(columns=["variant"])
+
+
+def _candidates(store: Store, study_name: str, variants: bool, memory_options: dict) -> list[tuple]:
+    """(point, profile, memory metrics) of every measured design point: trained designs and their
+    variants, not rejected designs or duplicates served from another trial."""
+    points = {p.key: p for p in store.points(study_name, variants=variants, states=("complete",))
+              if p.status in ("trained", "variant")}
+    return [(points[key], profile, hwmodels.evaluate(profile, "memory", **memory_options))
+            for key, profile in store.profiles(study_name, points).items()
+            if key[1] != n.TRAINING and profile.accuracy is not None]

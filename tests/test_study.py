@@ -37,7 +37,7 @@ def test_tiny_study_stores_what_it_trained(storage_url, tiny_spec) -> None:
         # what Optuna holds, what the metric rows hold, and a fresh evaluation of the stored profile agree
         assert trial.values == [profile.accuracy, hwmodels.evaluate(profile, "memory")["memory_bits"]]
         mine = points[(trial.number, "")].metrics
-        assert mine["memory_bits"] == trial.user_attrs["memory_bits"] == trial.values[1]
+        assert mine["memory_bits"] == trial.user_attrs["dse_metrics"]["memory_bits"] == trial.values[1]
         assert mine["synops"] == pytest.approx(hwmodels.evaluate(profile, "synops")["synops"])
         variant = points[(trial.number, "T=1")]  # lineage: the trained weights at T = 1
         assert (variant.kind, variant.parent, variant.params["timesteps"]) == ("variant", "", 1)
@@ -81,7 +81,9 @@ def test_a_failing_trial_fails_alone_with_its_reason(workdir, tiny_spec, monkeyp
     monkeypatch.setattr(engines.Engine, "run", flaky)
     url = f"sqlite:///{workdir / 'f.db'}"
     result = run_study(load_spec(tiny_spec(n_trials=3)), storage=url, show_progress=False)
-    assert [t.state.name for t in result.study.trials] == ["COMPLETE", "FAIL", "COMPLETE"]
+    # a failed trial does not count: three designs trained, as asked
+    assert [t.state.name for t in result.study.trials] == ["COMPLETE", "FAIL", "COMPLETE", "COMPLETE"]
+    assert result.counts["trained"] == 3 and result.counts["failed"] == 1
     frame = query(result.study.study_name, url)
     assert frame.loc[1, "note"] == "RuntimeError: simulated out-of-memory"
     assert math.isnan(frame.loc[1, "accuracy"]) and frame.loc[0, "accuracy"] > 0
@@ -108,7 +110,7 @@ def test_ctrl_c_keeps_finished_trials(workdir, tiny_spec, monkeypatch) -> None:
     monkeypatch.setattr(engines.Engine, "run", original)
     resumed = run_study(load_spec(path), storage=url, show_progress=False)
     assert not resumed.interrupted
-    assert sum(t.state.name == "COMPLETE" for t in resumed.study.trials) == 4  # 5 finished in all
+    assert resumed.counts["trained"] == 5 and resumed.counts["failed"] == 1  # the interrupted one does not count
     assert engine is engines.get("surrogate")
 
 
@@ -123,12 +125,20 @@ def test_designs_over_a_shape_only_constraint_are_rejected_before_training(workd
     """)
     url = f"sqlite:///{workdir / 'k.db'}"
     result = run_study(load_spec(path), storage=url, show_progress=False)
-    pruned = [t for t in result.study.trials if t.state.name == "PRUNED"]
-    complete = [t for t in result.study.trials if t.state.name == "COMPLETE"]
-    assert pruned and complete and len(trained) == len(complete)
-    assert all(t.user_attrs["infeasible"].startswith("rejected before training: memory_bits = ") for t in pruned)
-    assert all(t.user_attrs["memory_bits"] <= 5000 for t in complete)
-    assert all(t.constraints == {"memory_bits": t.user_attrs["memory_bits"] - 5000} for t in complete)
+    status = {t.number: t.user_attrs["dse_status"] for t in result.study.trials}
+    rejected = [t for t in result.study.trials if status[t.number] == "rejected"]
+    done = [t for t in result.study.trials if status[t.number] == "trained"]
+    assert rejected and len(done) == 8 == len(trained)  # exactly n_trials trained; rejections do not count
+    assert all(t.user_attrs["infeasible"].startswith("rejected before training: memory_bits = ") for t in rejected)
+    assert all(t.user_attrs["dse_metrics"]["memory_bits"] <= 5000 for t in done)
+    assert all(t.constraints == {"memory_bits": t.user_attrs["dse_metrics"]["memory_bits"] - 5000} for t in done)
+    # a rejected design: complete for the sampler, with its violation; its accuracy never measured
+    frame = query(result.study.study_name, url).set_index("trial")
+    for t in rejected:
+        assert t.state.name == "COMPLETE" and t.constraints["memory_bits"] > 0
+        assert t.user_attrs["unmeasured"] == ["accuracy"]
+        assert frame.loc[t.number, "status"] == "rejected" and math.isnan(frame.loc[t.number, "accuracy"])
+        assert frame.loc[t.number, "memory_bits"] == t.constraints["memory_bits"] + 5000  # its static cost
 
 
 def test_report_file_and_build(workdir, tiny_spec) -> None:

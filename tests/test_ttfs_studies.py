@@ -34,8 +34,8 @@ def test_the_coding_spec_searches_both_engines_at_one_size() -> None:
 
 def test_one_report_compares_codings_with_latency_and_energy(workdir) -> None:
     data = {
-        "study": {"name": "codings", "engine": ["surrogate", "ttfs"], "n_trials": 6, "sampler": "random",
-                  "seed": 1},
+        "study": {"name": "codings", "engine": ["surrogate", "ttfs"], "n_trials": 3, "sampler": "random",
+                  "seed": 1},  # the space holds three designs: each trained once
         "objectives": {"accuracy": "maximize", "energy_truenorth": "minimize"},
         "space": {"hidden": {"choices": [[16]]}, "coding": {"choices": ["direct", "rate"]},
                   "timesteps": {"choices": [4]}, "window": {"choices": [8]}},

@@ -14,6 +14,9 @@ import hwmodels
 from ..store import PointRecord, Store, StoredSpec
 from .pareto import nondominated
 
+MEASURED = ("trained", "variant")
+"""Design points whose every metric was measured (a reused trial repeats another's)."""
+
 
 @dataclass(frozen=True)
 class Point:
@@ -74,7 +77,8 @@ def build(store: Store, study_name: str) -> ReportData:
     objectives = spec.objective_pairs
     names = [m for m, _ in objectives]
     records = [r for r in store.points(study_name, variants=True, states=("complete",))
-               if all(_finite(r.metrics.get(m)) for m in names)]  # a variant lacking an objective
+               if r.status in MEASURED  # not a duplicate served from another trial, not a rejected design
+               and all(_finite(r.metrics.get(m)) for m in names)]  # a variant lacking an objective
     missing = [r.key for r in records if not _finite(r.params.get("timesteps"))]
     steps = {k: p.timesteps for k, p in store.profiles(study_name, missing).items()} if missing else {}
     points = _mark_pareto([_point(r, spec, steps.get(r.key)) for r in records], objectives)

@@ -85,6 +85,12 @@ class Claims:
                                                           designs_table.c.fingerprint == fingerprint).values(**values))
             return Claim(TRAIN)
 
+    def slots_used(self, study_name: str) -> int:
+        """Designs trained or being trained now (by any worker)."""
+        sid = self.study_id(study_name)
+        with self.engine.connect() as conn:
+            return self._slots_used(conn, sid, study_name)
+
     @staticmethod
     def _slots_used(conn: sa.Connection, sid: int, study_name: str) -> int:
         """Designs trained or training now, and trained trials recorded before claims existed."""

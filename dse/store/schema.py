@@ -124,20 +124,24 @@ def migrate(conn: sa.Connection, found: int) -> None:
 
 
 # ---- Optuna's tables, read only ---------------------------------------------------------
+# Optuna declares these three as enums: a native type on PostgreSQL, strings elsewhere.
+STATE = sa.Enum("RUNNING", "COMPLETE", "PRUNED", "FAIL", "WAITING", name="trialstate", create_type=False)
+VALUE_TYPE = sa.Enum("FINITE", "INF_POS", "INF_NEG", name="trialvaluetype", create_type=False)
+DIRECTION = sa.Enum("NOT_SET", "MINIMIZE", "MAXIMIZE", name="studydirection", create_type=False)
 optuna_metadata = sa.MetaData()
 o_studies = sa.Table("studies", optuna_metadata, sa.Column("study_id", sa.Integer), sa.Column("study_name", sa.String))
 o_study_attrs = sa.Table("study_user_attributes", optuna_metadata, sa.Column("study_id", sa.Integer),
                          sa.Column("key", sa.String), sa.Column("value_json", sa.Text))
 o_directions = sa.Table("study_directions", optuna_metadata, sa.Column("study_id", sa.Integer),
-                        sa.Column("objective", sa.Integer), sa.Column("direction", sa.String))
+                        sa.Column("objective", sa.Integer), sa.Column("direction", DIRECTION))
 o_trials = sa.Table("trials", optuna_metadata, sa.Column("trial_id", sa.Integer), sa.Column("number", sa.Integer),
-                    sa.Column("study_id", sa.Integer), sa.Column("state", sa.String),
+                    sa.Column("study_id", sa.Integer), sa.Column("state", STATE),
                     sa.Column("datetime_start", sa.DateTime), sa.Column("datetime_complete", sa.DateTime))
 o_params = sa.Table("trial_params", optuna_metadata, sa.Column("trial_id", sa.Integer),
                     sa.Column("param_name", sa.String), sa.Column("param_value", sa.Float),
                     sa.Column("distribution_json", sa.Text))
 o_values = sa.Table("trial_values", optuna_metadata, sa.Column("trial_id", sa.Integer),
                     sa.Column("objective", sa.Integer), sa.Column("value", sa.Float),
-                    sa.Column("value_type", sa.String))
+                    sa.Column("value_type", VALUE_TYPE))
 o_trial_attrs = sa.Table("trial_user_attributes", optuna_metadata, sa.Column("trial_id", sa.Integer),
                          sa.Column("key", sa.String), sa.Column("value_json", sa.Text))

@@ -54,11 +54,16 @@ def _refuse_mismatch(spec: StudySpec, store: Store, stored: StoredSpec, directio
 
 
 def open_study(spec: StudySpec, store: Store) -> optuna.Study:
-    """Create the study, or load it where the same name exists with the same objectives.
+    """Create or load the study (:func:`ensure_study`) as one more worker: its sampler's seed
+    follows from the study's seed and the worker's index, so workers started together, and
+    runs that continue a study, propose different designs."""
+    study = ensure_study(spec, store)
+    study.sampler = make_sampler(spec, store.register_worker(spec.name))
+    return study
 
-    Each process that opens it is one more worker: its sampler's seed follows from the
-    study's seed and the worker's index, so workers started together, and runs that
-    continue a study, propose different designs."""
+
+def ensure_study(spec: StudySpec, store: Store) -> optuna.Study:
+    """Create the study, or load it where the same name exists with the same objectives."""
     existing = spec.name in store.study_names()
     if existing:
         stored = store.stored_spec(spec.name)
@@ -69,7 +74,6 @@ def open_study(spec: StudySpec, store: Store) -> optuna.Study:
         study.set_metric_names(spec.metric_names)
         study.set_user_attr(n.SPEC_ATTR, stored_spec(spec).to_attr())
     store.prepare_claims(spec.name)
-    study.sampler = make_sampler(spec, store.register_worker(spec.name))
     return study
 
 
@@ -116,7 +120,9 @@ class Stopper:
     def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         counts = self.store.status_counts(self.spec.name)
         self.progress.trial_done(trial, counts)
-        if self.done(counts) or self.objective.interrupt.requested:
+        # every slot trained or being trained by another worker: its trials finish the study
+        full = self.store.slots_used(self.spec.name) >= self.spec.n_trials
+        if self.done(counts) or full or self.objective.interrupt.requested:
             study.stop()
 
 
