@@ -57,3 +57,20 @@ class Param:
     def one(cls, name: str, kind: str, value: Any) -> "Param":
         """A parameter fixed to one value (a one-element choice)."""
         return cls(name, kind, choices=(value,))
+
+
+def neutral(param: Param, default: Any) -> Any:
+    """A value of `param` that keeps a key out of the way while others are searched: the key's
+    default where `param` allows it, else the allowed value nearest to it (the first choice
+    where nothing is nearer)."""
+    if param.choices is not None:
+        if default in param.choices:
+            return default
+        numeric = [c for c in param.choices if isinstance(c, (int, float)) and not isinstance(c, bool)]
+        if numeric and isinstance(default, (int, float)) and not isinstance(default, bool):
+            return min(numeric, key=lambda c: abs(c - default))
+        return param.choices[0]
+    if isinstance(default, (int, float)) and not isinstance(default, bool):
+        value = min(max(default, param.low), param.high)
+        return int(value) if param.kind == "int" else float(value)
+    return param.low

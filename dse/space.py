@@ -15,11 +15,13 @@ from .design import make_design
 from .engines import Design
 from .param import Param
 from .store.names import decode, encode
+from .param import neutral
 
 if TYPE_CHECKING:
     import optuna
 
     from .spec import StudySpec
+    from .study.stages import Stage
 
 
 def suggest_param(trial: "optuna.Trial", param: Param) -> Any:
@@ -31,19 +33,27 @@ def suggest_param(trial: "optuna.Trial", param: Param) -> Any:
     return trial.suggest_float(param.name, param.low, param.high, step=param.step, log=param.log)
 
 
-def suggest(trial: "optuna.Trial", spec: "StudySpec") -> Design:
+def suggest(trial: "optuna.Trial", spec: "StudySpec", stage: "Stage | None" = None,
+            fixed: dict[str, Any] | None = None) -> Design:
     """Sample the engine (where the study has several), then every parameter that
-    applies to it, and build the Design."""
+    applies to it, and build the Design. In a stage of a sequential study, only the
+    stage's keys are sampled; the others take the stage's fixed values (recorded in
+    `fixed` by parameter name)."""
+    fixed = fixed if fixed is not None else {}
     engine_name = spec.engines[0]
     if len(spec.engines) > 1:
         engine_name = trial.suggest_categorical("engine", list(spec.engines))
     engine = engines.get(engine_name)
     params = spec.params_for(engine_name)
-    values = {p.name: suggest_param(trial, p) for p in params if p.name not in engine.expanded}
 
     def pick(name: str, param: Param) -> Any:
-        return suggest_param(trial, replace(param, name=name))
+        if stage is None or param.name in stage.keys:
+            return suggest_param(trial, replace(param, name=name))
+        value = stage.fixed[name] if name in stage.fixed else neutral(param, engine.all_keys[param.name].default)
+        fixed[name] = value
+        return value
 
+    values = {p.name: pick(p.name, p) for p in params if p.name not in engine.expanded}
     return make_design(engine_name, values, pick, {p.name: p for p in params})
 
 

@@ -19,8 +19,11 @@ from tests.toy_engine import toy_engine  # noqa: F401: the fixture
 DIGITS = DataShape((1, 8, 8), 10)
 
 
-def toy_spec(name: str, n_trials: int, sampler: str = "nsga2", seed: int = 0, **sections) -> object:
-    data = {"study": {"name": name, "engine": "toy", "n_trials": n_trials, "sampler": sampler, "seed": seed},
+def toy_spec(name: str, n_trials: int, sampler: str | None = "nsga2", seed: int = 0, **sections) -> object:
+    study = {"name": name, "engine": "toy", "n_trials": n_trials, "seed": seed}
+    if sampler:
+        study["sampler"] = sampler
+    data = {"study": study,
             "objectives": {"accuracy": "maximize", "memory_bits": "minimize"},
             "space": {"quality": {"low": 0.0, "high": 1.0}, "size": {"low": 1, "high": 1000},
                       "weight_bits": {"choices": [2, 4, 8, 16, 32]}},
@@ -139,3 +142,38 @@ def test_a_pareto_pruned_study_stops_only_hopeless_designs(workdir, toy_engine) 
     assert pruned and all(t.params["quality"] == 0.2 and "dominated" in t.note for t in pruned)
     assert all(t.status != "pruned" for t in trials if t.params["quality"] == 0.9)
     assert result.counts["trained"] == 8
+
+
+def test_a_sequential_study_runs_its_stages_in_order_with_earlier_stages_fixed(workdir, toy_engine) -> None:
+    spec = toy_spec("seq", 6, sampler=None, study={"mode": "sequential", "stages": [["quality"], ["size"], ["weight_bits"]]},
+                    space={"quality": {"choices": [0.2, 0.5, 0.9]}, "size": {"choices": [10, 100, 1000]},
+                           "weight_bits": {"choices": [2, 8, 32]}})
+    assert spec.sampler == "tpe" and spec.stage_trials == (2, 2, 2)
+    result = run_study(spec, storage="sqlite:///s.db", show_progress=False)
+    assert result.counts["trained"] == 6
+    trials = [t for t in Store("sqlite:///s.db").trials("seq") if t.status == "trained"]
+    assert [t.stage for t in trials] == [0, 0, 1, 1, 2, 2]  # in order, each its budget
+    assert all(set(t.params) == {k} for t, k in zip(trials, ["quality"] * 2 + ["size"] * 2 + ["weight_bits"] * 2))
+    first = trials[:2]
+    # stage 0 fixes the later keys to neutral values: the defaults (size 10, 32-bit weights) the space allows
+    assert all(t.fixed == {"size": 10, "weight_bits": 32} for t in first)
+    # stage 1 takes stage 0's best quality (the knee: the most accurate at equal memory), stage 2 both
+    best = max(first, key=lambda t: t.params["quality"])
+    assert all(t.fixed["quality"] == best.params["quality"] for t in trials[2:])
+    for t in trials[4:]:
+        assert t.fixed["size"] in {s.params["size"] for s in trials[2:4]}
+    assert [d.quality for d in toy_engine[2:]] == [best.params["quality"]] * 4
+
+
+def test_a_sequential_study_refuses_what_it_cannot_run() -> None:
+    from dse.errors import SpecError
+
+    with pytest.raises(SpecError, match=r'\[study\].sampler: a sequential study searches other keys in each stage, '
+                                        r'which needs "tpe" or "random", got "nsga2"'):
+        parse_spec({"study": {"name": "s", "engine": "surrogate", "mode": "sequential", "sampler": "nsga2"},
+                    "objectives": {"accuracy": "maximize"}, "space": {"hidden": {"choices": [[8], [16]]}}}, "s.toml")
+    with pytest.raises(SpecError, match=r'\[study\].stages: every searched key belongs to exactly one stage: '
+                                        r'"timesteps" is in no stage'):
+        parse_spec({"study": {"name": "s", "engine": "surrogate", "mode": "sequential", "stages": [["hidden"]]},
+                    "objectives": {"accuracy": "maximize"},
+                    "space": {"hidden": {"choices": [[8], [16]]}, "timesteps": {"choices": [2, 4]}}}, "s.toml")

@@ -18,7 +18,7 @@ from string import Template
 from ..store import Store
 from .data import Front, Point, ReportData, build
 from .figures import figures
-from .pareto import nondominated
+from ..pareto import nondominated
 from .tables import layer_tables, pareto_frame, pareto_table, points_table, to_html
 
 __all__ = ["build", "render", "write_report", "pareto_frame", "pareto_table", "points_table", "nondominated",

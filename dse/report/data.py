@@ -12,7 +12,7 @@ import numpy as np
 import hwmodels
 
 from ..store import PointRecord, Store, StoredSpec
-from .pareto import nondominated
+from ..pareto import nondominated
 
 MEASURED = ("trained", "variant")
 """Design points whose every metric was measured (a reused trial repeats another's)."""

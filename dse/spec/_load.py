@@ -11,6 +11,7 @@ from ._checker import Checker
 from ._rules import check_grid, check_rules
 from ._sections import constraints_section, hardware_section, objectives_section, train_section
 from ._space import space_section
+from ._stages import stages_section
 from ._study import study_section
 from ._variants import variants_section
 from .model import SECTIONS, StudySpec
@@ -56,6 +57,7 @@ def parse_spec(data: Mapping[str, Any], path: str = "<spec>", **overrides: Any) 
     sampler_given = "sampler" in study or overrides.get("sampler") is not None
     spec = objectives_section(check, check.table(data, "objectives"), spec, sampler_given)
     spec = replace(spec, constraints=constraints_section(check, check.table(data, "constraints"), spec))
+    spec = stages_section(check, study, spec, sampler_given)
     if spec.sampler == "grid":
         check_grid(check, spec)
     check_rules(check, spec)

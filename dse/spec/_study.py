@@ -10,7 +10,7 @@ from .. import engines
 from ..data import DATASETS
 from ..keys import Key
 from ._checker import Checker
-from .model import NAME_RE, PRUNERS, SAMPLERS, StudySpec
+from .model import MODES, NAME_RE, PRUNERS, SAMPLERS, StudySpec
 
 KEYS: dict[str, Key] = {k.name: k for k in (
     Key("dataset", "str", "digits", "the data set", options=tuple(DATASETS)),
@@ -20,9 +20,11 @@ KEYS: dict[str, Key] = {k.name: k for k in (
     Key("pruner", "str", "none", "early stopping of hopeless trials", options=PRUNERS),
     Key("prune_margin", "float", 0.02, "pareto pruner: margin added to the optimistic accuracy",
         low=0.0, high=1.0),
+    Key("mode", "str", "joint", "joint: every key at once; sequential: stages of keys in turn (LitE-SNN "
+        "Table 4's A + P + Q + T)", options=MODES),
 )}
 """Keys of [study] besides name, engine and description (also the CLI overrides)."""
-VALID = ("name", "engine", *KEYS, "description")
+VALID = ("name", "engine", *KEYS, "stages", "stage_trials", "description")
 
 
 def study_section(check: Checker, study: dict[str, Any], overrides: Mapping[str, Any]) -> StudySpec:

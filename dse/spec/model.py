@@ -58,6 +58,11 @@ class StudySpec:
     pruner: str = "none"
     prune_margin: float = 0.02
     """The pareto pruner's margin on its optimistic accuracy bound."""
+    mode: str = "joint"
+    stages: tuple[tuple[str, ...], ...] = ()
+    """Sequential mode: the [space] keys each stage searches, in order."""
+    stage_trials: tuple[int, ...] = ()
+    """Sequential mode: trained designs per stage (summing to n_trials)."""
     description: str = ""
     objectives: tuple[tuple[str, str], ...] = ()
     constraints: tuple[Constraint, ...] = ()

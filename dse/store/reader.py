@@ -192,7 +192,8 @@ def _point(trial: TrialRecord, variant: str, kind: str, parent: str | None, chan
     status = names.VARIANT if kind == "variant" else trial.status
     if trial.status == names.REUSED:
         kind, parent = "reused", None
-    return PointRecord(trial.number, variant, kind, parent, trial.state, {**trial.params, **changed}, metrics,
+    return PointRecord(trial.number, variant, kind, parent, trial.state, {**trial.fixed, **trial.params, **changed},
+                       metrics,
                        trial.duration_s, trial.note, status, trial.reused_from)
 
 
@@ -213,7 +214,8 @@ def _trial_record(t: dict[str, Any]) -> TrialRecord:
                        t["duration_s"], note, names.REJECTED_ATTR in attrs, extras,
                        status_of(t["state"], attrs.get(names.STATUS_ATTR), names.REJECTED_ATTR in attrs),
                        attrs.get(names.REUSED_ATTR), tuple(attrs.get(names.UNMEASURED_ATTR, ())),
-                       tuple(attrs.get(names.CURVE_ATTR, ())), attrs.get(names.WORKER_ATTR, ""))
+                       tuple(attrs.get(names.CURVE_ATTR, ())), attrs.get(names.WORKER_ATTR, ""),
+                       attrs.get(names.STAGE_ATTR), {k: names.decode(v) for k, v in attrs.get(names.FIXED_ATTR, {}).items()})
 
 
 def status_of(state: str, status: str | None, rejected: bool) -> str:

@@ -102,6 +102,10 @@ class TrialRecord:
     curve: tuple[float, ...] = ()
     """Validation accuracy after each epoch."""
     worker: str = ""
+    stage: int | None = None
+    """The stage of a sequential study the trial searched in."""
+    fixed: Mapping[str, Any] = field(default_factory=dict)
+    """A sequential study's values of the keys the trial's stage did not search."""
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import warnings
 from dataclasses import dataclass, field
+from typing import Iterator
 
 import optuna
 from optuna.trial import TrialState
@@ -24,6 +25,8 @@ from ..store import names as n
 from .feasibility import check_feasible
 from .objective import Objective
 from .scoring import budget, score, trial_seed
+from .stages import Stage
+from .stages import current as current_stage
 from .samplers import make_pruner, make_sampler
 
 __all__ = ["run_study", "open_study", "RunResult", "Objective", "budget", "score", "trial_seed",
@@ -109,8 +112,13 @@ class Stopper:
         self.spec, self.store, self.objective, self.progress = spec, store, objective, progress
         self.gave_up = False
 
+    @property
+    def cap(self) -> int:
+        """Trained designs that end this run (of a sequential study: this stage)."""
+        return self.objective.stage.cap if self.objective.stage else self.spec.n_trials
+
     def done(self, counts: dict[str, int]) -> bool:
-        if counts.get(n.TRAINED_STATUS, 0) >= self.spec.n_trials:
+        if counts.get(n.TRAINED_STATUS, 0) >= self.cap:
             return True
         if sum(counts.values()) - counts.get(n.RUNNING, 0) >= PROPOSALS_PER_TRIAL * self.spec.n_trials:
             self.gave_up = True
@@ -121,7 +129,7 @@ class Stopper:
         counts = self.store.status_counts(self.spec.name)
         self.progress.trial_done(trial, counts)
         # every slot trained or being trained by another worker: its trials finish the study
-        full = self.store.slots_used(self.spec.name) >= self.spec.n_trials
+        full = self.store.slots_used(self.spec.name) >= self.cap
         if self.done(counts) or full or self.objective.interrupt.requested:
             study.stop()
 
@@ -142,9 +150,14 @@ def run_study(spec: StudySpec, *, storage: str, data_dir: str | None = None, dev
     interrupted = False
     try:
         with objective.interrupt.installed():
-            if not stopper.done(before):
+            for stage in _stages(spec, store):
+                objective.stage = stage
+                if stopper.done(store.status_counts(spec.name)):
+                    break
                 study.optimize(objective, n_trials=None, catch=(Exception,), callbacks=[stopper],
                                gc_after_trial=False)
+                if stopper.gave_up or objective.interrupt.requested:
+                    break
     except KeyboardInterrupt:
         interrupted = True
         close_interrupted(store, spec.name, objective.current)
@@ -154,6 +167,18 @@ def run_study(spec: StudySpec, *, storage: str, data_dir: str | None = None, dev
     counts = store.status_counts(spec.name)
     ran = sum(counts.values()) - sum(before.values())
     return RunResult(study, interrupted, ran, counts, stopper.gave_up)
+
+
+def _stages(spec: StudySpec, store: Store) -> Iterator[Stage | None]:
+    """One pass for a joint study; for a sequential one, each unfinished stage in turn, with the
+    values its predecessor's best design fixes."""
+    if spec.mode != "sequential":
+        yield None
+        return
+    while (stage := current_stage(spec, store)) is not None:
+        yield stage
+        if current_stage(spec, store) == stage:  # not finished: stopped for another reason
+            return
 
 
 def close_interrupted(store: Store, study_name: str, number: int | None) -> None:

@@ -37,6 +37,7 @@ from .dedupe import fingerprint
 from .feasibility import broken, placeholder_values, static_metrics
 from .pareto_pruner import ParetoPruner
 from .scoring import budget, metric_rows, score_outcome, trial_seed
+from .stages import Stage
 from .variants import requests
 
 WAIT_SECONDS = (0.2, 5.0)
@@ -54,6 +55,8 @@ class Objective:
     """Number of the trial this process is running, if any."""
     interrupt: Interrupt = field(default_factory=Interrupt)
     worker: str = field(default_factory=worker_label)
+    stage: Stage | None = None
+    """The stage of a sequential study being searched."""
 
     def __post_init__(self) -> None:
         self.units = self.spec.metric_units()
@@ -73,8 +76,12 @@ class Objective:
 
     def _trial(self, trial: optuna.Trial) -> list[float]:
         spec = self.spec
-        design = suggest(trial, spec)
+        fixed: dict = {}
+        design = suggest(trial, spec, self.stage, fixed)
         engine = engines.get(design.engine)
+        if self.stage is not None:
+            trial.set_user_attr(n.STAGE_ATTR, self.stage.index)
+            trial.set_user_attr(n.FIXED_ATTR, {k: list(v) if isinstance(v, tuple) else v for k, v in fixed.items()})
         # everything the trial trains with, defaults included: reproducible from the database
         trial.set_user_attr(n.DESIGN_ATTR, {"engine": design.engine, **{
             k: list(v) if isinstance(v, tuple) else v for k, v in design.params().items()}})
@@ -84,13 +91,14 @@ class Objective:
         bad = broken(self.early, static)
         if bad:
             return self._reject(trial, design, static, bad)
-        claim = self.store.claim(spec.name, trial.number, fingerprint(spec, design, self.shape), spec.n_trials)
+        cap = self.stage.cap if self.stage else spec.n_trials
+        claim = self.store.claim(spec.name, trial.number, fingerprint(spec, design, self.shape), cap)
         pause = WAIT_SECONDS[0]
         while claim.kind == WAIT:  # another worker trains this very design now
             time.sleep(pause)
             pause = min(2 * pause, WAIT_SECONDS[1])
             optuna.storages.fail_stale_trials(trial.study)
-            claim = self.store.claim(spec.name, trial.number, fingerprint(spec, design, self.shape), spec.n_trials)
+            claim = self.store.claim(spec.name, trial.number, fingerprint(spec, design, self.shape), cap)
         if claim.kind == REUSE:
             return self._reuse(trial, claim.owner, claim.owner_state)
         if claim.kind == FULL:
