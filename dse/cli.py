@@ -71,7 +71,6 @@ def _run_options(command: Callable) -> Callable:
 
 def _run(spec_path: str, storage: str, data_dir: str | None, device: str, n_trials: int | None,
          quiet: bool, report: bool) -> None:
-    from .report import build, pareto_frame, write_report
     from .spec import load_spec
     from .study import run_study
 
@@ -86,6 +85,7 @@ def _run(spec_path: str, storage: str, data_dir: str | None, device: str, n_tria
         if result.interrupted:
             sys.exit(130)
         return
+    from .report import build, pareto_frame, write_report  # pandas, once the trials are done
     from .store import Store
 
     store = Store(storage, create=False)
