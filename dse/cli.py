@@ -71,7 +71,6 @@ def _run_options(command: Callable) -> Callable:
 
 def _run(spec_path: str, storage: str, data_dir: str | None, device: str, n_trials: int | None,
          quiet: bool, report: bool, workers: int = 1) -> None:
-    from .report import build, pareto_frame, write_report
     from .spec import load_spec
     from .study import PROPOSALS_PER_TRIAL, run_study
 
@@ -104,6 +103,7 @@ def _run(spec_path: str, storage: str, data_dir: str | None, device: str, n_tria
         if interrupted:
             sys.exit(130)
         return
+    from .report import build, pareto_frame, write_report  # pandas, once the trials are done
 
     store = Store(storage, create=False)
     data = build(store, spec.name)

@@ -92,3 +92,26 @@ def test_usage_errors_exit_2(capsys) -> None:
     with pytest.raises(SystemExit) as info:
         main(["frobnicate"])
     assert info.value.code == 2
+
+
+def test_run_reaches_the_first_trial_without_the_heavy_imports(tmp_path) -> None:
+    """`dse run` defers torch to the trial's training, pandas and plotly to the report, and
+    loads digits without scikit-learn: none of them is loaded when the first trial starts."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    code = ("import os, sys\n"
+            "import dse.study.objective as objective\n"
+            "def first(self, trial):\n"
+            "    print([m for m in ('torch', 'sklearn', 'scipy', 'pandas', 'plotly') if m in sys.modules])\n"
+            "    sys.stdout.flush()\n"
+            "    os._exit(0)\n"
+            "objective.Objective.__call__ = first\n"
+            "from dse.cli import main\n"
+            f"main(['run', {str(root / 'studies' / 'quickstart.toml')!r}, '--quiet', '--n-trials', '1',\n"
+            f"      '--storage', {'sqlite:///' + str(tmp_path / 'x.db')!r}])\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
+                            env={**os.environ, "PYTHONPATH": str(root)})
+    assert result.returncode == 0 and result.stdout.strip() == "[]", (result.stdout, result.stderr)

@@ -62,6 +62,39 @@ def test_digits_split_is_fixed_stratified_and_scaled() -> None:
     assert np.bincount(a.y_test).min() >= 35  # stratified: every class ~36 times
 
 
+def test_packaged_digits_equal_sklearn_digits_and_split() -> None:
+    """digits.npz (benchmarks/make_digits.py) gives exactly what loading scikit-learn's
+    digits and splitting them with its train_test_split gave: same arrays, same order."""
+    pytest.importorskip("sklearn")
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    from dse.data import SPLIT_SEED, TEST_FRACTION, VAL_FRACTION
+
+    bunch = load_digits()
+    x, y = (bunch.data / 16.0).reshape(-1, 1, 8, 8), bunch.target
+    x_rest, x_test, y_rest, y_test = train_test_split(x, y, test_size=TEST_FRACTION, stratify=y,
+                                                      random_state=SPLIT_SEED)
+    x_train, x_val, y_train, y_val = train_test_split(x_rest, y_rest, test_size=VAL_FRACTION / (1 - TEST_FRACTION),
+                                                      stratify=y_rest, random_state=SPLIT_SEED)
+    expected = {"x_train": x_train.astype(np.float32), "x_val": x_val.astype(np.float32),
+                "x_test": x_test.astype(np.float32), "y_train": y_train.astype(np.int64),
+                "y_val": y_val.astype(np.int64), "y_test": y_test.astype(np.int64)}
+    data = load_dataset("digits")
+    for name, want in expected.items():
+        got = getattr(data, name)
+        assert got.dtype == want.dtype and got.shape == want.shape and got.flags.c_contiguous, name
+        assert got.tobytes() == want.tobytes(), name
+
+
+def test_digits_load_without_sklearn() -> None:
+    code = ("import sys; from dse.data import load_dataset; load_dataset('digits'); "
+            "print(sorted(m for m in ('sklearn', 'scipy', 'torch', 'pandas') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[1])
+    assert out.stdout.strip() == "[]", out.stdout
+
+
 @pytest.mark.parametrize("gz", [True, False])
 @pytest.mark.parametrize("name, sub", [("mnist", ""), ("fashion-mnist", "FashionMNIST/raw")])
 def test_idx_loader(tmp_path: Path, gz: bool, name: str, sub: str) -> None:

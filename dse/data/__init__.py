@@ -9,6 +9,7 @@ Data sets with an official test set keep it and carve validation from train.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Callable
 
@@ -65,22 +66,27 @@ def _split(x: np.ndarray, y: np.ndarray, fraction: float) -> list[np.ndarray]:
 
 def _finish(name: str, x_train, y_train, x_test, y_test, n_classes: int,
             val_fraction: float = VAL_FRACTION) -> Dataset:
-    """Carve the validation set out of train; make arrays contiguous float32 / int64."""
+    """Carve the validation set out of train."""
     x_train, x_val, y_train, y_val = _split(x_train, y_train, val_fraction)
+    return _dataset(name, x_train, y_train, x_val, y_val, x_test, y_test, n_classes)
+
+
+def _dataset(name: str, x_train, y_train, x_val, y_val, x_test, y_test, n_classes: int) -> Dataset:
+    """Make arrays contiguous float32 / int64."""
     x = [np.ascontiguousarray(a, dtype=np.float32) for a in (x_train, x_val, x_test)]
     y = [np.ascontiguousarray(a, dtype=np.int64) for a in (y_train, y_val, y_test)]
     return Dataset(name, x[0], y[0], x[1], y[1], x[2], y[2], n_classes)
 
 
 def _digits(_: Path | None) -> Dataset:
-    from sklearn.datasets import load_digits
-
-    bunch = load_digits()
-    x, y = (bunch.data / 16.0).reshape(-1, 1, 8, 8), bunch.target
-    # No official test set: hold it out first; fractions are of the whole set.
-    x_train, x_test, y_train, y_test = _split(x, y, TEST_FRACTION)
-    return _finish("digits", x_train, y_train, x_test, y_test, 10,
-                   val_fraction=VAL_FRACTION / (1 - TEST_FRACTION))
+    """scikit-learn's digits and their fixed split, shipped as digits.npz (made and checked
+    against scikit-learn by benchmarks/make_digits.py): no scikit-learn at run time."""
+    with resources.files(__name__).joinpath("digits.npz").open("rb") as f, np.load(f) as z:
+        x, y = (z["images"] / 16.0).reshape(-1, 1, 8, 8), z["labels"]
+        parts = [z[f"{part}_index"] for part in ("train", "val", "test")]
+    x_train, x_val, x_test = (x[i] for i in parts)
+    y_train, y_val, y_test = (y[i] for i in parts)
+    return _dataset("digits", x_train, y_train, x_val, y_val, x_test, y_test, 10)
 
 
 def _idx(name: str) -> Callable[[Path | None], Dataset]:
