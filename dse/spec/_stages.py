@@ -11,10 +11,11 @@ searched key in exactly one; ``[study] stage_trials`` splits ``n_trials``
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import replace
 from typing import Any
 
-from hwmodels.validation import show
+from hwmodels.validation import ListOf, StrOptions, show
 
 from ._checker import Checker
 from .model import StudySpec
@@ -57,18 +58,13 @@ def stages_section(check: Checker, study: dict[str, Any], spec: StudySpec, sampl
 
 def _explicit(check: Checker, value: Any, searched: list[str]) -> tuple[tuple[str, ...], ...]:
     where = "[study].stages"
-    if not isinstance(value, list) or not value or not all(isinstance(s, list) and s for s in value):
-        raise check.fail(where, f"expected a list of stages, each a non-empty list of [space] keys, got {show(value)}")
-    listed = [k for stage in value for k in stage]
-    for key in listed:
-        if key not in searched:
-            raise check.fail(where, f"{show(key)} is not a searched key; [space] has: {', '.join(searched)}")
-    missing = [k for k in searched if k not in listed]
-    twice = [k for k in dict.fromkeys(listed) if listed.count(k) > 1]
-    if missing or twice:
-        problem = f"{show(missing[0])} is in no stage" if missing else f"{show(twice[0])} is in two stages"
-        raise check.fail(where, f"every searched key belongs to exactly one stage: {problem}")
-    return tuple(tuple(stage) for stage in value)
+    stages = check.value(ListOf(ListOf(StrOptions(searched), min_len=1), min_len=1), value, where)
+    listed = Counter(k for stage in stages for k in stage)
+    problems = [f"{show(k)} is in no stage" for k in searched if not listed[k]] + \
+        [f"{show(k)} is in two stages" for k, count in listed.items() if count > 1]
+    if problems:
+        raise check.fail(where, f"every searched key belongs to exactly one stage: {problems[0]}")
+    return stages
 
 
 def _trials(check: Checker, value: Any, n_stages: int, n_trials: int) -> tuple[int, ...]:

@@ -57,12 +57,15 @@ def fixed_values(spec: StudySpec, store: Store, previous: list[TrialRecord]) -> 
     return {**best.fixed, **best.params}
 
 
+def _usable(spec: StudySpec, metrics: dict[str, float]) -> bool:
+    """Feasible, with every objective measured."""
+    return all(c.violation(metrics.get(c.metric, math.inf)) <= 0 for c in spec.constraints) and \
+        all(math.isfinite(metrics.get(m, math.nan)) for m in spec.metric_names)
+
+
 def knee(spec: StudySpec, store: Store, trials: list[TrialRecord]) -> TrialRecord:
     """The trial of the knee of these trials' front (see the module docstring)."""
-    numbers = {t.number for t in trials}
-    points = [p for p in store.points(spec.name, variants=False, trials=trials) if p.trial in numbers
-              and all(c.violation(p.metrics.get(c.metric, math.inf)) <= 0 for c in spec.constraints)]
-    points = [p for p in points if all(math.isfinite(p.metrics.get(m, math.nan)) for m in spec.metric_names)]
+    points = [p for p in store.points(spec.name, variants=False, trials=trials) if _usable(spec, p.metrics)]
     if not points:
         return trials[0]
     signs = np.array([-1.0 if d == "maximize" else 1.0 for d in spec.directions])
