@@ -52,3 +52,35 @@ def _front_blocks(v: np.ndarray) -> np.ndarray:
         better = (v[None, :, :] < rows[:, None, :]).any(-1)
         keep[start:start + BLOCK] = ~(no_worse & better).any(1)
     return keep
+
+
+def hypervolume(values: np.ndarray, directions: list[str], reference: list[float]) -> float:
+    """The volume dominated by the rows and bounded by `reference` (a point worse than every row
+    on every objective counts; rows not better than the reference on all objectives add nothing).
+
+    Exact: one objective is a length, two a staircase area, three or more a sum of slabs along
+    the last objective, each the (d-1)-dimensional volume of the rows below it: O(n^(d-1) log n),
+    plenty for the few hundred design points of a front.
+    """
+    signs = np.array([-1.0 if d == "maximize" else 1.0 for d in directions])
+    v = np.asarray(values, dtype=float).reshape(len(values), len(directions)) * signs
+    ref = np.asarray(reference, dtype=float) * signs
+    v = v[(v < ref).all(1)]
+    if len(v) == 0:
+        return 0.0
+    return _volume(v[nondominated(v, ["minimize"] * v.shape[1])], ref)
+
+
+def _volume(v: np.ndarray, ref: np.ndarray) -> float:
+    if v.shape[1] == 1:
+        return float(ref[0] - v[:, 0].min())
+    if v.shape[1] == 2:
+        order = np.argsort(v[:, 0])
+        x, y = v[order, 0], np.minimum.accumulate(v[order, 1])
+        widths = np.diff(np.r_[x, ref[0]])
+        return float(np.sum(widths * (ref[1] - y)))
+    order = np.argsort(v[:, -1])
+    v = v[order]
+    levels = np.r_[v[:, -1], ref[-1]]
+    return float(sum((levels[i + 1] - levels[i]) * _volume(v[: i + 1, :-1], ref[:-1])
+                     for i in range(len(v)) if levels[i + 1] > levels[i]))

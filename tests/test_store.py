@@ -131,3 +131,34 @@ def test_the_fast_front_is_the_brute_force_front(case) -> None:
     values = np.array(rows, dtype=float).reshape(len(rows), d)  # small integers: many ties
     signs = np.array([-1.0 if x == "maximize" else 1.0 for x in directions])
     assert nondominated(values, directions).tolist() == slow_front(values, signs)
+
+
+def brute_volume(values: np.ndarray, reference: np.ndarray) -> float:
+    """Count unit cells of an integer grid dominated by some row (all minimised)."""
+    import itertools
+
+    cells = 0
+    for cell in itertools.product(*[range(int(r)) for r in reference]):
+        corner = np.array(cell, dtype=float)
+        cells += bool(((values <= corner).all(1)).any())
+    return float(cells)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(1, 3).flatmap(lambda d: st.lists(
+    st.lists(st.integers(0, 5), min_size=d, max_size=d), min_size=1, max_size=12)))
+def test_the_hypervolume_is_the_brute_force_volume(rows) -> None:
+    from dse.pareto import hypervolume
+
+    values = np.array(rows, dtype=float)
+    reference = np.full(values.shape[1], 6.0)
+    assert hypervolume(values, ["minimize"] * values.shape[1], list(reference)) == brute_volume(values, reference)
+
+
+def test_the_hypervolume_by_hand() -> None:
+    from dse.pareto import hypervolume
+
+    # accuracy up, memory down: (0.9, 10) and (0.5, 5) against (0, 20): 0.9*10 + 0.5*5 = 11.5
+    assert hypervolume(np.array([[0.9, 10.0], [0.5, 5.0]]), ["maximize", "minimize"], [0.0, 20.0]) == \
+        pytest.approx(0.9 * 10 + 0.5 * 5)
+    assert hypervolume(np.array([[0.9, 30.0]]), ["maximize", "minimize"], [0.0, 20.0]) == 0.0  # beyond the reference

@@ -27,7 +27,8 @@ from ..errors import StudyNotFound, UserError
 from . import names
 from .claims import Claims
 from .reader import Reader
-from .schema import SCHEMA_VERSION, metadata, metrics_table, migrate, profiles_table, schema_table, variants_table
+from .schema import (SCHEMA_VERSION, metadata, metrics_table, migrate, o_trial_attrs, profiles_table, schema_table,
+                     variants_table)
 
 from .names import DEFAULT_URL
 INIT_ATTEMPTS = 5
@@ -130,8 +131,10 @@ class Store(Reader, Claims):
     # ---- writing ---------------------------------------------------------------------
     def write_trial(self, study_name: str, number: int, engine: str, profiles: Mapping[str, Profile],
                     metrics: Mapping[str, list[MetricRow]],
-                    lineage: Mapping[str, tuple[str, str | None, Mapping[str, Any]]] | None = None) -> None:
-        """Store every design point's profile, metrics and lineage of one trial, in one transaction.
+                    lineage: Mapping[str, tuple[str, str | None, Mapping[str, Any]]] | None = None,
+                    attrs: Mapping[str, Any] | None = None) -> None:
+        """Store every design point's profile, metrics and lineage of one trial, and the trial's
+        user attributes, in one transaction: a kill at any instant leaves all of it or none.
 
         ``lineage[variant] = (kind, parent, params)``; where absent it follows from the name.
         """
@@ -150,6 +153,13 @@ class Store(Reader, Claims):
                     trial_id=trial_id, variant=variant, study_name=study_name, trial_number=number,
                     kind=kind, parent=parent, params=json.dumps(dict(params))))
             _insert_metrics(conn, study_name, trial_id, number, metrics)
+            _write_attrs(conn, trial_id, attrs or {})
+
+    def set_attrs(self, study_name: str, number: int, attrs: Mapping[str, Any]) -> None:
+        """Set a trial's Optuna user attributes, all in one transaction (Optuna's API commits each)."""
+        trial_id = self.trial_id(study_name, number)
+        with self.engine.begin() as conn:
+            _write_attrs(conn, trial_id, attrs)
 
     def replace_metrics(self, study_name: str, number: int, metrics: Mapping[str, list[MetricRow]]) -> None:
         """Overwrite the named metrics of a trial's design points (``dse rescore``)."""
@@ -177,6 +187,16 @@ def _insert_metrics(conn: sa.Connection, study_name: str, trial_id: int, number:
             for variant, rows_ in metrics.items() for r in rows_]
     if rows:
         conn.execute(metrics_table.insert(), rows)
+
+
+def _write_attrs(conn: sa.Connection, trial_id: int, attrs: Mapping[str, Any]) -> None:
+    """Optuna's ``trial_user_attributes`` rows (its schema 12: trial_id, key, value_json), replaced."""
+    if not attrs:
+        return
+    conn.execute(o_trial_attrs.delete().where(o_trial_attrs.c.trial_id == trial_id,
+                                              o_trial_attrs.c.key.in_(list(attrs))))
+    conn.execute(o_trial_attrs.insert(), [dict(trial_id=trial_id, key=k, value_json=json.dumps(v))
+                                          for k, v in attrs.items()])
 
 
 def _require_existing(url: str) -> None:

@@ -57,6 +57,8 @@ class Objective:
     worker: str = field(default_factory=worker_label)
     stage: Stage | None = None
     """The stage of a sequential study being searched."""
+    attrs: dict = field(default_factory=dict)
+    """The running trial's user attributes, written once when it ends."""
 
     def __post_init__(self) -> None:
         self.units = self.spec.metric_units()
@@ -65,14 +67,22 @@ class Objective:
         self.pruner = ParetoPruner(self.spec, self.store) if self.spec.pruner == "pareto" else None
 
     def __call__(self, trial: optuna.Trial) -> list[float]:
+        """One trial; its attributes are written once, with its rows (one transaction), however it ends."""
         self.current = trial.number
+        self.attrs = {n.WORKER_ATTR: self.worker}
         try:
             return self._trial(trial)
         except optuna.TrialPruned:
+            self._flush(trial)
             raise
         except Exception as exc:
-            trial.set_user_attr(n.FAIL_ATTR, f"{exc.__class__.__name__}: {exc}")
+            self.attrs[n.FAIL_ATTR] = f"{exc.__class__.__name__}: {exc}"
+            self._flush(trial)
             raise
+
+    def _flush(self, trial: optuna.Trial) -> None:
+        with self.interrupt.bookkeeping():
+            self.store.set_attrs(self.spec.name, trial.number, self.attrs)
 
     def _trial(self, trial: optuna.Trial) -> list[float]:
         spec = self.spec
@@ -80,12 +90,11 @@ class Objective:
         design = suggest(trial, spec, self.stage, fixed)
         engine = engines.get(design.engine)
         if self.stage is not None:
-            trial.set_user_attr(n.STAGE_ATTR, self.stage.index)
-            trial.set_user_attr(n.FIXED_ATTR, {k: list(v) if isinstance(v, tuple) else v for k, v in fixed.items()})
+            self.attrs[n.STAGE_ATTR] = self.stage.index
+            self.attrs[n.FIXED_ATTR] = {k: list(v) if isinstance(v, tuple) else v for k, v in fixed.items()}
         # everything the trial trains with, defaults included: reproducible from the database
-        trial.set_user_attr(n.DESIGN_ATTR, {"engine": design.engine, **{
-            k: list(v) if isinstance(v, tuple) else v for k, v in design.params().items()}})
-        trial.set_user_attr(n.WORKER_ATTR, self.worker)
+        self.attrs[n.DESIGN_ATTR] = {"engine": design.engine, **{
+            k: list(v) if isinstance(v, tuple) else v for k, v in design.params().items()}}
         engine.validate(design)
         static = static_metrics(spec, design, self.shape) if self.early or self.pruner else {}
         bad = broken(self.early, static)
@@ -102,8 +111,8 @@ class Objective:
         if claim.kind == REUSE:
             return self._reuse(trial, claim.owner, claim.owner_state)
         if claim.kind == FULL:
-            trial.set_user_attr(n.STATUS_ATTR, n.PRUNED)
-            trial.set_user_attr(n.PRUNED_ATTR, f"not trained: other workers filled the {spec.n_trials} trials")
+            self.attrs.update({n.STATUS_ATTR: n.PRUNED,
+                               n.PRUNED_ATTR: f"not trained: other workers filled the {spec.n_trials} trials"})
             raise optuna.TrialPruned("n_trials reached")
         return self._train(trial, design, engine, static)
 
@@ -119,15 +128,14 @@ class Objective:
         with self.interrupt.training():
             outcome = engine.run(design, self.data, plan, self._reporter(trial, curve))
         scored = score_outcome(spec, self.units, outcome, design)
-        self.store.write_trial(spec.name, trial.number, design.engine, scored.profiles, scored.rows,
-                               scored.lineage)
-        trial.set_user_attr(n.METRICS_ATTR, {m: v for m, v in scored.metrics.items() if math.isfinite(v)})
-        trial.set_user_attr(n.CURVE_ATTR, curve)
-        for key, value in outcome.extras.items():
-            trial.set_user_attr(f"{n.EXTRA_PREFIX}{key}", value)
+        self.attrs.update({n.METRICS_ATTR: {m: v for m, v in scored.metrics.items() if math.isfinite(v)},
+                           n.CURVE_ATTR: curve, n.STATUS_ATTR: n.TRAINED_STATUS,
+                           **{f"{n.EXTRA_PREFIX}{key}": value for key, value in outcome.extras.items()}})
         for constraint in spec.constraints:
             trial.set_constraint(constraint.metric, constraint.violation(scored.metrics[constraint.metric]))
-        trial.set_user_attr(n.STATUS_ATTR, n.TRAINED_STATUS)  # last: a trial with it is whole
+        with self.interrupt.bookkeeping():  # rows and attributes together: whole or not at all
+            self.store.write_trial(spec.name, trial.number, design.engine, scored.profiles, scored.rows,
+                                   scored.lineage, self.attrs)
         return scored.values
 
     def _reject(self, trial: optuna.Trial, design: Design, static: dict[str, float], bad: list) -> list[float]:
@@ -138,26 +146,26 @@ class Objective:
         profile = engines.get(design.engine).static_profile(design, self.shape)
         statics = {m: v for m, v in static.items() if m in self.units and m not in unmeasured
                    and m in spec.static_metric_names()}
-        self.store.write_trial(spec.name, trial.number, design.engine, {n.TRAINED: profile},
-                               {n.TRAINED: metric_rows(statics, self.units)}, {n.TRAINED: ("static", None, {})})
         for constraint in spec.constraints:
             value = static.get(constraint.metric)
             known = value is not None and constraint.metric in spec.static_metric_names()
             trial.set_constraint(constraint.metric, constraint.violation(value) if known else 0.0)
-        trial.set_user_attr(n.REJECTED_ATTR, f"rejected before training: {reason}")
-        trial.set_user_attr(n.UNMEASURED_ATTR, unmeasured)
-        trial.set_user_attr(n.STATUS_ATTR, n.REJECTED)
+        self.attrs.update({n.REJECTED_ATTR: f"rejected before training: {reason}", n.UNMEASURED_ATTR: unmeasured,
+                           n.STATUS_ATTR: n.REJECTED})
+        self.store.write_trial(spec.name, trial.number, design.engine, {n.TRAINED: profile},
+                               {n.TRAINED: metric_rows(statics, self.units)}, {n.TRAINED: ("static", None, {})},
+                               self.attrs)
         return values
 
     def _reuse(self, trial: optuna.Trial, owner: int, owner_state: str) -> list[float]:
         """Serve a duplicate design from the trial that trained it."""
-        trial.set_user_attr(n.REUSED_ATTR, owner)
-        trial.set_user_attr(n.STATUS_ATTR, n.REUSED)
+        self.attrs.update({n.REUSED_ATTR: owner, n.STATUS_ATTR: n.REUSED})
         if owner_state == "PRUNED":
             raise optuna.TrialPruned(f"the same design as trial {owner}, which was stopped early")
         frozen = self.store.optuna.get_trial(self.store.trial_id(self.spec.name, owner))
         for name, value in (frozen.constraints or {}).items():
             trial.set_constraint(name, value)
+        self._flush(trial)
         return list(frozen.values)
 
     def _reporter(self, trial: optuna.Trial, curve: list[float]) -> Callable[[int, float], None]:
@@ -178,8 +186,5 @@ class Objective:
         return report
 
     def _pruned(self, trial: optuna.Trial, curve: list[float], reason: str) -> None:
-        with self.interrupt.bookkeeping():
-            trial.set_user_attr(n.PRUNED_ATTR, reason)
-            trial.set_user_attr(n.CURVE_ATTR, list(curve))
-            trial.set_user_attr(n.STATUS_ATTR, n.PRUNED)
+        self.attrs.update({n.PRUNED_ATTR: reason, n.CURVE_ATTR: list(curve), n.STATUS_ATTR: n.PRUNED})
         raise optuna.TrialPruned(reason)
