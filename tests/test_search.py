@@ -177,3 +177,14 @@ def test_a_sequential_study_refuses_what_it_cannot_run() -> None:
         parse_spec({"study": {"name": "s", "engine": "surrogate", "mode": "sequential", "stages": [["hidden"]]},
                     "objectives": {"accuracy": "maximize"},
                     "space": {"hidden": {"choices": [[8], [16]]}, "timesteps": {"choices": [2, 4]}}}, "s.toml")
+
+
+def test_a_stage_with_fewer_designs_than_its_share_passes_the_rest_on(workdir, toy_engine) -> None:
+    from dse.study.stages import budgets
+
+    spec = toy_spec("small-stage", 9, sampler=None, study={"mode": "sequential", "stages": [["size"], ["quality"]]},
+                    space={"quality": {"low": 0.0, "high": 1.0}, "size": {"choices": [10, 20]},
+                           "weight_bits": {"choices": [8]}})
+    assert spec.stage_trials == (5, 4) and budgets(spec) == [2, 7]  # two sizes only: the rest goes on
+    result = run_study(spec, storage="sqlite:///s.db", show_progress=False)
+    assert result.counts["trained"] == 9 and not result.gave_up

@@ -48,7 +48,7 @@ def stages_section(check: Checker, study: dict[str, Any], spec: StudySpec, sampl
     elif spec.sampler not in DYNAMIC_SAMPLERS:
         raise check.fail("[study].sampler", f"a sequential study searches other keys in each stage, which "
                                             f"needs \"tpe\" or \"random\", got {show(spec.sampler)}")
-    searched = [p.name for p in spec.space if p.name != "engine"]
+    searched = [p.name for p in spec.space if p.name != "engine" and not p.fixed()]  # one value: not searched
     stages = _explicit(check, study["stages"], searched) if "stages" in study else default_stages(searched)
     if not stages:
         raise check.fail("[space]", "a sequential study needs searched keys to put in stages")

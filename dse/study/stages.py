@@ -34,12 +34,27 @@ class Stage:
     """Values of the keys this stage does not search, by Optuna parameter name."""
 
 
+def budgets(spec: StudySpec) -> list[int]:
+    """Each stage's trained designs: its share of ``n_trials``, or as many distinct designs as its
+    keys hold where that is fewer (e.g. three widths); what a stage cannot use goes to the next."""
+    from .. import engines
+
+    engine = engines.get(spec.engines[0])
+    params = {p.name: p for p in spec.params_for(spec.engines[0])}
+    out, carry = [], 0
+    for keys, share in zip(spec.stages, spec.stage_trials):
+        size = math.prod(math.inf if k in engine.expanded else params[k].size() for k in keys)
+        out.append(int(min(share + carry, size)))
+        carry = share + carry - out[-1]
+    return out
+
+
 def current(spec: StudySpec, store: Store) -> Stage | None:
     """The stage whose budget is not yet trained, with its fixed values; None when all are."""
     trials = store.trials(spec.name)
     trained = [t for t in trials if t.status == "trained"]
     cap = 0
-    for index, (keys, budget) in enumerate(zip(spec.stages, spec.stage_trials)):
+    for index, (keys, budget) in enumerate(zip(spec.stages, budgets(spec))):
         cap += budget
         if sum(1 for t in trained if t.stage == index) < budget:
             earlier = [t for t in trained if t.stage == index - 1]
