@@ -16,7 +16,6 @@ energy reached). One JSON line per run, then the median ratio:
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import platform
@@ -27,13 +26,12 @@ from pathlib import Path
 import numpy as np
 
 from dse.pareto import hypervolume
+from search_common import DIRECTIONS, OBJECTIVES, ROOT, arguments
+from search_common import reference as fixed_reference
 from dse.spec import load_spec, parse_spec
 from dse.store import Store
 from dse.study import quiet_optuna, run_study
 
-ROOT = Path(__file__).resolve().parents[1]
-OBJECTIVES = ("accuracy", "memory_bits", "energy_45nm_j")
-DIRECTIONS = ["maximize", "minimize", "minimize"]
 MODES = {"joint": {}, "joint-tpe": {"sampler": "tpe"}, "sequential": {"mode": "sequential", "sampler": "tpe"}}
 
 
@@ -56,12 +54,7 @@ def points(url: str, spec) -> list[list[float]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--spec", default=str(ROOT / "studies" / "quickstart.toml"))
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--n-trials", type=int, default=32)
-    parser.add_argument("--epochs", type=int, default=15)
-    args = parser.parse_args()
+    args = arguments(__doc__, 32)
     quiet_optuna()
     load_spec(args.spec)  # refuse a bad spec before anything runs
     found = {}
@@ -73,7 +66,7 @@ def main() -> None:
                 run_study(spec, storage=url, show_progress=False)
                 found[(mode, seed)] = (points(url, spec), spec.stages)
     every = np.array([p for pts, _ in found.values() for p in pts])
-    reference = [0.0, 1.1 * every[:, 1].max(), 1.1 * every[:, 2].max()]
+    reference = fixed_reference(every)
     config = {"spec": str(Path(args.spec).relative_to(ROOT)) if Path(args.spec).is_relative_to(ROOT) else args.spec,
               "n_trials": args.n_trials, "epochs": args.epochs, "reference": reference, "device": "cpu",
               "machine": platform.machine()}

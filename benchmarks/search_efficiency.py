@@ -24,7 +24,6 @@ medians over the seeds:
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
@@ -32,7 +31,6 @@ import platform
 import statistics
 import tempfile
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import optuna
@@ -40,14 +38,13 @@ import optuna
 from dse import engines
 from dse.data import load_dataset
 from dse.pareto import hypervolume
+from search_common import DIRECTIONS, OBJECTIVES, ROOT, arguments
+from search_common import reference as fixed_reference
 from dse.space import suggest
 from dse.spec import load_spec
 from dse.store import Store
 from dse.study import budget, quiet_optuna, run_study, score, trial_seed
 
-ROOT = Path(__file__).resolve().parents[1]
-OBJECTIVES = ("accuracy", "memory_bits", "energy_45nm_j")
-DIRECTIONS = ["maximize", "minimize", "minimize"]
 VARIANTS = {"weight_bits": (2, 4, 8), "pruning": (0.5, 0.8), "timesteps": (2, 4)}
 
 
@@ -110,12 +107,7 @@ def seconds_to(target: float, curve_: list[tuple[float, float]]) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--spec", default=str(ROOT / "studies" / "quickstart.toml"))
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--n-trials", type=int, default=30)
-    parser.add_argument("--epochs", type=int, default=15)
-    args = parser.parse_args()
+    args = arguments(__doc__, 30)
     quiet_optuna()
     spec = load_spec(args.spec, n_trials=args.n_trials)
     spec = replace(spec, train={**spec.train, "epochs": args.epochs})
@@ -126,7 +118,7 @@ def main() -> None:
             logs[("plain", seed)] = plain_loop(replace(spec, seed=seed), data, seed)
             logs[("snn-dse", seed)] = dse_run(spec, seed, folder)
     every = np.array([p for log in logs.values() for _, pts in log for p in pts])
-    reference = [0.0, 1.1 * every[:, 1].max(), 1.1 * every[:, 2].max()]
+    reference = fixed_reference(every)
     config = {"spec": os.path.relpath(args.spec, ROOT), "n_trials": args.n_trials, "epochs": args.epochs,
               "reference": reference, "variants": VARIANTS, "device": "cpu", "machine": platform.machine()}
     ratios, to_baseline = [], []
