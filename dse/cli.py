@@ -86,9 +86,11 @@ def _run(spec_path: str, storage: str, data_dir: str | None, device: str, n_tria
             click.echo(f"a worker exited {code}: {line}", err=True)
             sys.exit(code if code in (1, 2) else 1)
         counts, interrupted, gave_up = result.counts, result.interrupted, False
+        signal_exit = 130
     else:
         outcome = run_study(spec, storage=storage, data_dir=data_dir, device=device, show_progress=not quiet)
         counts, interrupted, gave_up = outcome.counts, outcome.interrupted, outcome.gave_up
+        signal_exit = outcome.exit_code
     if interrupted:
         click.echo("interrupted: finished trials are stored; run the same command again to continue", err=True)
     elif gave_up:
@@ -101,7 +103,7 @@ def _run(spec_path: str, storage: str, data_dir: str | None, device: str, n_tria
         _no_design_trained(Store(storage, create=False), spec.name)
     if not report:
         if interrupted:
-            sys.exit(130)
+            sys.exit(signal_exit)
         return
     from .report import build, pareto_frame, write_report  # pandas, once the trials are done
 
@@ -113,7 +115,7 @@ def _run(spec_path: str, storage: str, data_dir: str | None, device: str, n_tria
     path = write_report(store, spec.name, data=data)
     click.echo(f"report: {path}")
     if interrupted:
-        sys.exit(130)
+        sys.exit(signal_exit)
 
 
 def _no_design_trained(store, name: str) -> None:
@@ -154,9 +156,11 @@ def worker(spec: str, storage: str, data_dir: str | None, device: str, n_trials:
 def report(study: str, storage: str, output: str | None) -> None:
     """Write the Pareto-front HTML report of STUDY."""
     from .report import write_report
-    from .store import Store
+    from .store import Store, lost
 
-    click.echo(f"report: {write_report(Store(storage, create=False), study, output)}")
+    store = Store(storage, create=False)
+    lost.sweep(store, study, store.stored_spec(study).retries)  # no trial left RUNNING by a lost worker
+    click.echo(f"report: {write_report(store, study, output)}")
 
 
 @cli.command()
@@ -208,10 +212,13 @@ def studies(storage: str, fmt: str) -> None:
 
     from .query import open_store
 
+    from .store import lost
+
     store = open_store(storage)
     rows = []
     for name in store.study_names():
         spec = store.stored_spec(name)
+        lost.sweep(store, name, spec.retries)  # count a lost worker's trial as failed, not running
         counts = store.status_counts(name)
         rows.append({"study": name, "engine": spec.engine, "dataset": spec.dataset,
                      "trials": sum(counts.values()), **{s: counts.get(s, 0) for s in STUDY_COLUMNS},

@@ -1,4 +1,4 @@
-"""Ctrl-C during a study: stop at once while training, never inside bookkeeping.
+"""Ctrl-C or SIGTERM during a study: stop at once while training, never inside bookkeeping.
 
 A KeyboardInterrupt raised while Optuna records a trial, or while a trial's
 rows are written, can leave the trial half-recorded (Optuna then fails on its
@@ -17,12 +17,28 @@ from contextlib import contextmanager
 from typing import Iterator
 
 
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+"""Ctrl-C, and what docker stop, systemd, SLURM and timeout send: handled alike."""
+
+
 class Interrupt:
     def __init__(self) -> None:
         self.requested = False
+        self.signal: int | None = None
+        """The signal that stopped the study (SIGINT or SIGTERM), once one did."""
         self._training = False
 
+    @property
+    def name(self) -> str:
+        return signal.Signals(self.signal).name if self.signal else "SIGINT"
+
+    @property
+    def exit_code(self) -> int:
+        """128 + the signal: 130 after Ctrl-C, 143 after SIGTERM."""
+        return 128 + (self.signal or signal.SIGINT)
+
     def _handle(self, signum, frame) -> None:
+        self.signal = self.signal or signum
         if self._training or self.requested:
             self.requested = True
             raise KeyboardInterrupt
@@ -30,15 +46,17 @@ class Interrupt:
 
     @contextmanager
     def installed(self) -> Iterator["Interrupt"]:
-        """Handle SIGINT for the duration (main thread only; elsewhere Python's default stays)."""
+        """Handle SIGINT and SIGTERM for the duration (main thread only; elsewhere Python's
+        defaults stay)."""
         if threading.current_thread() is not threading.main_thread():
             yield self
             return
-        previous = signal.signal(signal.SIGINT, self._handle)
+        previous = {s: signal.signal(s, self._handle) for s in SIGNALS}
         try:
             yield self
         finally:
-            signal.signal(signal.SIGINT, previous)
+            for s, handler in previous.items():
+                signal.signal(s, handler)
 
     @contextmanager
     def training(self) -> Iterator[None]:

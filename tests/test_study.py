@@ -105,12 +105,16 @@ def test_ctrl_c_keeps_finished_trials(workdir, tiny_spec, monkeypatch) -> None:
     path = tiny_spec(n_trials=5)
     result = run_study(load_spec(path), storage=url, show_progress=False)
     assert result.interrupted
-    states = [t.state.name for t in optuna.load_study(study_name=load_spec(path).name, storage=url).trials]
-    assert states == ["COMPLETE", "COMPLETE", "FAIL"]
+    trials = optuna.load_study(study_name=load_spec(path).name, storage=url).trials
+    assert [t.state.name for t in trials] == ["COMPLETE", "COMPLETE", "FAIL", "WAITING"]
+    assert trials[2].user_attrs["fail_reason"] == "interrupted (SIGINT)"
+    assert trials[3].user_attrs["retry_of"] == 2  # enqueued again, with the same parameters
     monkeypatch.setattr(engines.Engine, "run", original)
     resumed = run_study(load_spec(path), storage=url, show_progress=False)
     assert not resumed.interrupted
     assert resumed.counts["trained"] == 5 and resumed.counts["failed"] == 1  # the interrupted one does not count
+    retried = resumed.study.trials[3]
+    assert retried.state.name == "COMPLETE" and retried.params == trials[2].params  # the retry ran first
     assert engine is engines.get("surrogate")
 
 

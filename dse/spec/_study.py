@@ -20,6 +20,8 @@ KEYS: dict[str, Key] = {k.name: k for k in (
     Key("pruner", "str", "none", "early stopping of hopeless trials", options=PRUNERS),
     Key("prune_margin", "float", 0.02, "pareto pruner: margin added to the optimistic accuracy",
         low=0.0, high=1.0),
+    Key("retries", "int", 1, "attempts more for a trial whose worker was lost or interrupted",
+        low=0, high=10),
     Key("mode", "str", "joint", "joint: every key at once; sequential: stages of keys in turn (LitE-SNN "
         "Table 4's A + P + Q + T)", options=MODES),
 )}

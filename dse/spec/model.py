@@ -58,6 +58,8 @@ class StudySpec:
     pruner: str = "none"
     prune_margin: float = 0.02
     """The pareto pruner's margin on its optimistic accuracy bound."""
+    retries: int = 1
+    """A trial whose worker was lost or interrupted is tried this many times more."""
     mode: str = "joint"
     stages: tuple[tuple[str, ...], ...] = ()
     """Sequential mode: the [space] keys each stage searches, in order."""

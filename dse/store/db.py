@@ -26,6 +26,7 @@ from hwmodels import Profile
 from ..errors import StudyNotFound, UserError
 from . import names
 from .claims import Claims
+from .lost import GRACE_SECONDS, HEARTBEAT_SECONDS
 from .reader import Reader
 from .schema import (SCHEMA_VERSION, metadata, metrics_table, migrate, o_trial_attrs, profiles_table, schema_table,
                      variants_table)
@@ -47,11 +48,15 @@ class MetricRow:
 class Store(Reader, Claims):
     """Optuna's storage and snn-dse's tables on one database."""
 
-    def __init__(self, url: str = DEFAULT_URL, *, heartbeat: bool = False, create: bool = True) -> None:
+    def __init__(self, url: str = DEFAULT_URL, *, heartbeat: bool = False, create: bool = True,
+                 on_lost: Any = None) -> None:
         """Open (and with `create`, make) the database; readers pass ``create=False`` so that a
-        mistyped SQLite path is refused instead of leaving an empty database behind."""
+        mistyped SQLite path is refused instead of leaving an empty database behind. With
+        `heartbeat`, running trials beat every 10 s and Optuna fails one silent for 30 s,
+        calling ``on_lost(study, trial)``."""
         self.url = url
         self._heartbeat = heartbeat
+        self._on_lost = on_lost
         if not create:
             _require_existing(url)
         try:
@@ -113,7 +118,8 @@ class Store(Reader, Claims):
 
         kwargs: dict[str, Any] = {"engine_kwargs": engine_options(self.url)}
         if self._heartbeat:
-            kwargs.update(heartbeat_interval=10, grace_period=30)
+            kwargs.update(heartbeat_interval=HEARTBEAT_SECONDS, grace_period=GRACE_SECONDS,
+                          heartbeat_stale_trial_callback=self._on_lost)
         return optuna.storages.RDBStorage(self.url, **kwargs)
 
     # ---- studies ---------------------------------------------------------------------

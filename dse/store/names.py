@@ -44,6 +44,8 @@ REUSED_ATTR = "reused_from"
 UNMEASURED_ATTR = "unmeasured"
 """Objectives whose value Optuna holds for a rejected design only so its sampler learns
 (never measured; never shown or exported as measured)."""
+RETRY_ATTR = "retry_of"
+"""The trial a retried trial replaces (the first attempt's number)."""
 WORKER_ATTR = "worker"
 """``host:pid`` of the process that ran the trial."""
 CURVE_ATTR = "dse_curve"

@@ -222,6 +222,8 @@ def status_of(state: str, status: str | None, rejected: bool) -> str:
     """A trial's status; for trials recorded before snn-dse stored one, from its state."""
     if state.lower() in ("running", "waiting"):
         return names.RUNNING
+    if state.lower() == "fail":  # whatever it had recorded: Optuna never completed it
+        return names.FAILED
     if status:
         return status
     if state.lower() == "complete":

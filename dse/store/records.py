@@ -37,6 +37,7 @@ class StoredSpec:
     seed: int = 0
     n_trials: int = 0
     train: Mapping[str, Any] = field(default_factory=dict)
+    retries: int = 1
 
     @classmethod
     def from_attr(cls, data: Mapping[str, Any] | None) -> "StoredSpec":

@@ -143,5 +143,7 @@ o_params = sa.Table("trial_params", optuna_metadata, sa.Column("trial_id", sa.In
 o_values = sa.Table("trial_values", optuna_metadata, sa.Column("trial_id", sa.Integer),
                     sa.Column("objective", sa.Integer), sa.Column("value", sa.Float),
                     sa.Column("value_type", VALUE_TYPE))
+o_heartbeats = sa.Table("trial_heartbeats", optuna_metadata, sa.Column("trial_id", sa.Integer),
+                        sa.Column("heartbeat", sa.DateTime))
 o_trial_attrs = sa.Table("trial_user_attributes", optuna_metadata, sa.Column("trial_id", sa.Integer),
                          sa.Column("key", sa.String), sa.Column("value_json", sa.Text))

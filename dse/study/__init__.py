@@ -21,6 +21,7 @@ from ..errors import UserError
 from ..progress import Progress
 from ..spec import StudySpec
 from ..store import Store, StoredSpec
+from ..store import lost
 from ..store import names as n
 from .feasibility import check_feasible
 from .objective import Objective
@@ -40,7 +41,8 @@ def stored_spec(spec: StudySpec) -> StoredSpec:
         constraints=tuple({"metric": c.metric, "min": c.min, "max": c.max} for c in spec.constraints),
         hardware_models=tuple(spec.hardware_models), hardware_options=dict(spec.hardware_options),
         space=tuple(p.name for p in spec.space), sampler=spec.sampler, seed=spec.seed,
-        n_trials=spec.n_trials, train={k: list(v) if isinstance(v, tuple) else v for k, v in spec.train.items()})
+        n_trials=spec.n_trials, train={k: list(v) if isinstance(v, tuple) else v for k, v in spec.train.items()},
+        retries=spec.retries)
 
 
 def _refuse_mismatch(spec: StudySpec, store: Store, stored: StoredSpec, directions: list[str]) -> None:
@@ -98,6 +100,8 @@ class RunResult:
     """Trials of the whole study by status (trained, rejected, reused, pruned, failed, running)."""
     gave_up: bool = False
     """Stopped after :data:`PROPOSALS_PER_TRIAL` x n_trials proposals without n_trials trained."""
+    exit_code: int = 130
+    """After an interruption: 130 (SIGINT) or 143 (SIGTERM)."""
 
 
 PROPOSALS_PER_TRIAL = 20
@@ -141,8 +145,9 @@ def run_study(spec: StudySpec, *, storage: str, data_dir: str | None = None, dev
     quiet_optuna()
     check_feasible(spec)
     data = load_dataset(spec.dataset, data_dir)  # before the database: bad data writes nothing
-    store = Store(storage, heartbeat=True)
+    store = Store(storage, heartbeat=True, on_lost=lambda study, trial: on_lost(store, spec, trial.number))
     study = open_study(spec, store)
+    lost.sweep(store, spec.name, spec.retries)
     before = store.status_counts(spec.name)
     progress = Progress(total=spec.n_trials, counts=before, enabled=show_progress, objectives=spec.objectives)
     objective = Objective(spec, data, store, device, progress)
@@ -160,13 +165,13 @@ def run_study(spec: StudySpec, *, storage: str, data_dir: str | None = None, dev
                     break
     except KeyboardInterrupt:
         interrupted = True
-        close_interrupted(store, spec.name, objective.current)
+        close_interrupted(store, spec, objective.current, objective.interrupt.name)
     finally:
         interrupted = interrupted or objective.interrupt.requested
         progress.close()
     counts = store.status_counts(spec.name)
     ran = sum(counts.values()) - sum(before.values())
-    return RunResult(study, interrupted, ran, counts, stopper.gave_up)
+    return RunResult(study, interrupted, ran, counts, stopper.gave_up, objective.interrupt.exit_code)
 
 
 def _stages(spec: StudySpec, store: Store) -> Iterator[Stage | None]:
@@ -181,16 +186,21 @@ def _stages(spec: StudySpec, store: Store) -> Iterator[Stage | None]:
             return
 
 
-def close_interrupted(store: Store, study_name: str, number: int | None) -> None:
-    """Mark the trial Ctrl-C stopped as failed, if Optuna did not get to it (a
-    signal can land in its own bookkeeping, after the objective returned)."""
+def close_interrupted(store: Store, spec: StudySpec, number: int | None, signal_name: str) -> None:
+    """Fail the trial a signal stopped, with its reason, if Optuna did not get to it (a signal can
+    land in its own bookkeeping), and retry it."""
     if number is None:
         return
     try:
-        trial_id = store.trial_id(study_name, number)
-        if store.optuna.get_trial(trial_id).state == TrialState.RUNNING:
-            store.optuna.set_trial_user_attr(trial_id, n.FAIL_ATTR, "interrupted (Ctrl-C)")
-            store.optuna.set_trial_state_values(trial_id, TrialState.FAIL)
-    except Exception:  # noqa: BLE001: best effort while exiting; the heartbeat would fail it later
+        lost.fail(store, spec.name, number, f"interrupted ({signal_name})")
+        if store.optuna.get_trial(store.trial_id(spec.name, number)).state == TrialState.FAIL:
+            lost.retry(store, spec.name, number, spec.retries)
+    except Exception:  # noqa: BLE001: best effort while exiting; the next run sweeps it
         pass
 
+
+def on_lost(store: Store, spec: StudySpec, number: int) -> None:
+    """Optuna failed a trial whose heartbeat stopped: say why, and retry it."""
+    store.set_attrs(spec.name, number, {n.FAIL_ATTR: "worker lost: no heartbeat for "
+                                                     f"{lost.GRACE_SECONDS} s", n.STATUS_ATTR: n.FAILED})
+    lost.retry(store, spec.name, number, spec.retries)

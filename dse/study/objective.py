@@ -75,8 +75,12 @@ class Objective:
         except optuna.TrialPruned:
             self._flush(trial)
             raise
+        except KeyboardInterrupt:
+            self.attrs.update({n.FAIL_ATTR: f"interrupted ({self.interrupt.name})", n.STATUS_ATTR: n.FAILED})
+            self._flush(trial)
+            raise
         except Exception as exc:
-            self.attrs[n.FAIL_ATTR] = f"{exc.__class__.__name__}: {exc}"
+            self.attrs.update({n.FAIL_ATTR: f"{exc.__class__.__name__}: {exc}", n.STATUS_ATTR: n.FAILED})
             self._flush(trial)
             raise
 
