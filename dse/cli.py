@@ -72,11 +72,14 @@ def _run_options(command: Callable) -> Callable:
 def _run(spec_path: str, storage: str, data_dir: str | None, device: str, n_trials: int | None,
          quiet: bool, report: bool, workers: int = 1) -> None:
     from .spec import load_spec
+    from .store.url import check_storage, shown
     from .study import PROPOSALS_PER_TRIAL, run_study
 
+    check_storage(storage)  # before the spec, the data and any training
     spec = load_spec(spec_path, n_trials=n_trials)
     click.echo(f"study {spec.name}: engine {spec.engine}, data set {spec.dataset}, {spec.n_trials} trials, "
-               f"sampler {spec.sampler}{f', {workers} workers' if workers > 1 else ''}; storage {storage}", err=True)
+               f"sampler {spec.sampler}{f', {workers} workers' if workers > 1 else ''}; storage {shown(storage)}",
+               err=True)
     if workers > 1:
         from .study.local_workers import run_workers
 

@@ -1,0 +1,90 @@
+"""Bad input refused before anything runs: one line naming the option or file, exit 2, nothing written."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from dse.cli import main
+
+
+def run_cli(capsys, args: list[str]) -> tuple[int, list[str]]:
+    """`dse ARGS` in-process: (exit code, stderr lines)."""
+    capsys.readouterr()
+    try:
+        main(args)
+        code = 0
+    except SystemExit as exc:
+        code = exc.code or 0
+    return code, capsys.readouterr().err.strip().splitlines()
+
+
+def errors(lines: list[str]) -> list[str]:
+    return [line for line in lines if line.startswith("error")]
+
+
+# ---- storage -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:", "sqlite:///file:x?mode=memory&uri=true"])
+def test_in_memory_storage_is_refused_before_anything_runs(workdir, tiny_spec, capsys, url) -> None:
+    spec = tiny_spec()
+    code, lines = run_cli(capsys, ["run", str(spec), "--quiet", "--storage", url])
+    assert code == 2 and lines == [f"error: --storage {url}: an in-memory database loses every trained design "
+                                   f"at exit; give a file, e.g. sqlite:///dse.db"]
+    assert sorted(p.name for p in workdir.iterdir()) == [spec.name]
+
+
+def sqlite_file(path: Path, rows: int = 2000) -> bytes:
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, text TEXT)")
+        conn.executemany("INSERT INTO t (text) VALUES (?)", [("x" * 100,)] * rows)
+    conn.close()
+    return path.read_bytes()
+
+
+def test_a_file_that_is_not_an_sqlite_database_is_one_line(workdir, tiny_spec, capsys) -> None:
+    spec, db = tiny_spec(), workdir / "x.db"
+    db.write_bytes(b"garbage bytes, not a database\n" * 10)
+    expected = "error: --storage sqlite:///x.db: not an SQLite database (x.db does not start with the SQLite header)"
+    for args in (["run", str(spec), "--quiet"], ["query", "s"], ["studies"]):
+        code, lines = run_cli(capsys, [*args, "--storage", "sqlite:///x.db"])
+        assert code == 2 and lines == [expected], args
+    assert db.read_bytes() == b"garbage bytes, not a database\n" * 10
+    assert sorted(p.name for p in workdir.iterdir()) == [spec.name, "x.db"]
+
+
+def test_a_truncated_or_corrupt_sqlite_file_is_one_line_without_sql(workdir, tiny_spec, capsys) -> None:
+    spec, db = tiny_spec(), workdir / "x.db"
+    whole = sqlite_file(db)
+    pages = int.from_bytes(whole[28:32], "big")
+    db.write_bytes(whole[:8192])
+    code, lines = run_cli(capsys, ["run", str(spec), "--quiet", "--storage", "sqlite:///x.db"])
+    assert code == 2 and lines == [f"error: --storage sqlite:///x.db: not an SQLite database "
+                                   f"(x.db is truncated: 8192 bytes, its header declares {pages} pages of 4096)"]
+    db.write_bytes(whole[:100] + b"\xa5" * (len(whole) - 100))  # the header intact, every page garbage
+    code, lines = run_cli(capsys, ["query", "s", "--storage", "sqlite:///x.db"])
+    assert code == 2 and lines == ["error: --storage sqlite:///x.db: not an SQLite database "
+                                   "(database disk image is malformed)"]
+
+
+def test_a_password_is_masked_in_every_line(workdir, tiny_spec, capsys) -> None:
+    spec = tiny_spec(n_trials=1)
+    url, masked = "postgresql+psycopg://dse:s3cret@127.0.0.1:1/dse", "postgresql+psycopg://dse:***@127.0.0.1:1/dse"
+    code, lines = run_cli(capsys, ["run", str(spec), "--quiet", "--storage", url])
+    assert code == 2 and lines[0].endswith(f"; storage {masked}")
+    assert errors(lines) == [lines[-1]] and lines[-1].startswith(f"error: --storage {masked}: cannot open the database (")
+    for args in (["query", "s", "--storage", url], ["studies", "--storage", url],
+                 ["report", "s", "--storage", "mysql+nodriver://dse:s3cret@host/db"]):
+        code, lines = run_cli(capsys, args)
+        assert code == 2 and len(lines) == 1 and "***" in lines[0] and "s3cret" not in lines[0], args
+    assert "s3cret" not in "".join(lines)
+
+
+def test_shown_masks_a_password_even_in_an_unparsable_url() -> None:
+    from dse.store import shown
+
+    assert shown("postgresql+psycopg://u:pw@h:5432/db") == "postgresql+psycopg://u:***@h:5432/db"
+    assert shown("postgresql://u:pw@h:port/db") == "postgresql://u:***@h:port/db"
+    assert shown("sqlite:///dse.db") == "sqlite:///dse.db"
