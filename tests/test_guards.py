@@ -88,3 +88,33 @@ def test_shown_masks_a_password_even_in_an_unparsable_url() -> None:
     assert shown("postgresql+psycopg://u:pw@h:5432/db") == "postgresql+psycopg://u:***@h:5432/db"
     assert shown("postgresql://u:pw@h:port/db") == "postgresql://u:***@h:port/db"
     assert shown("sqlite:///dse.db") == "sqlite:///dse.db"
+
+
+# ---- study names ---------------------------------------------------------------------------------
+
+RESERVED = ("is a device name Windows reserves (CON, PRN, AUX, NUL, COM1-9, LPT1-9), so no report file can "
+            "take it; choose another")
+
+
+@pytest.mark.parametrize("name, message", [
+    (".hidden", "expected letters, digits, '-', '_' or '.', starting with a letter or digit, got \".hidden\""),
+    ("a/b", "expected letters, digits, '-', '_' or '.', starting with a letter or digit, got \"a/b\""),
+    ("x" * 129, "expected at most 128 characters, got 129"),
+    ("con", f"\"con\" {RESERVED}"),
+    ("Nul.v2", f"\"Nul.v2\" {RESERVED}"),
+    ("LPT9", f"\"LPT9\" {RESERVED}"),
+])
+def test_study_names_a_database_or_file_system_rejects(workdir, capsys, name, message) -> None:
+    spec = workdir / "s.toml"
+    spec.write_text(f'[study]\nname = "{name}"\nengine = "surrogate"\n[objectives]\naccuracy = "maximize"\n')
+    code, lines = run_cli(capsys, ["run", str(spec), "--quiet"])
+    assert code == 2 and lines == [f"error: {spec}: [study].name: {message}"]
+    assert sorted(p.name for p in workdir.iterdir()) == ["s.toml"]
+
+
+@pytest.mark.parametrize("name", ["x" * 128, "console", "com10", "a.con", "v1.2-b_3"])
+def test_study_names_at_the_limits_are_valid(name) -> None:
+    from dse.spec import parse_spec
+
+    assert parse_spec({"study": {"name": name, "engine": "surrogate"},
+                       "objectives": {"accuracy": "maximize"}}).name == name

@@ -19,6 +19,10 @@ MODES = ("joint", "sequential")
 DIRECTIONS = ("maximize", "minimize")
 SECTIONS = ("study", "objectives", "constraints", "space", "variants", "train", "hardware")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+MAX_NAME = 128
+"""Longest study name: a database key, and a file name (reports/NAME.html) on any file system."""
+RESERVED_NAMES = frozenset({"CON", "PRN", "AUX", "NUL", *(f"{d}{i}" for d in ("COM", "LPT") for i in range(1, 10))})
+"""Device names Windows reserves with any extension (con.html cannot be a file there)."""
 
 
 @dataclass(frozen=True)
