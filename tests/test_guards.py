@@ -118,3 +118,32 @@ def test_study_names_at_the_limits_are_valid(name) -> None:
 
     assert parse_spec({"study": {"name": name, "engine": "surrogate"},
                        "objectives": {"accuracy": "maximize"}}).name == name
+
+
+# ---- --device ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("command", ["run", "worker"])
+@pytest.mark.parametrize("device", ["banana", "gpu", "cuda:", "cuda:-1", "CPU"])
+def test_an_unknown_device_names_the_valid_ones(workdir, tiny_spec, capsys, command, device) -> None:
+    spec = tiny_spec()
+    code, lines = run_cli(capsys, [command, str(spec), "--quiet", "--device", device])
+    assert code == 2 and lines == [f"error: --device {device}: expected cpu, cuda, cuda:N (N = 0, 1, ...) or auto"]
+    assert sorted(p.name for p in workdir.iterdir()) == [spec.name]
+
+
+@pytest.mark.parametrize("count, device, message", [
+    (0, "cuda", "no CUDA device: torch finds none on this machine; use cpu or auto"),
+    (0, "cuda:0", "no CUDA device: torch finds none on this machine; use cpu or auto"),
+    (1, "cuda:1", "no CUDA device: this machine has 1 (cuda:0); use cpu, auto or one of those"),
+    (2, "cuda:7", "no CUDA device: this machine has 2 (cuda:0, cuda:1); use cpu, auto or one of those"),
+])
+def test_a_missing_cuda_device_is_refused_before_the_database(workdir, tiny_spec, capsys, monkeypatch,
+                                                              count, device, message) -> None:
+    torch = pytest.importorskip("torch")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: count > 0)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: count)
+    spec = tiny_spec()
+    for command in ("run", "worker"):
+        code, lines = run_cli(capsys, [command, str(spec), "--quiet", "--device", device])
+        assert code == 2 and lines == [f"error: --device {device}: {message}"]
+    assert sorted(p.name for p in workdir.iterdir()) == [spec.name], "the database is not touched"
