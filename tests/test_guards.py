@@ -74,7 +74,8 @@ def test_a_password_is_masked_in_every_line(workdir, tiny_spec, capsys) -> None:
     url, masked = "postgresql+psycopg://dse:s3cret@127.0.0.1:1/dse", "postgresql+psycopg://dse:***@127.0.0.1:1/dse"
     code, lines = run_cli(capsys, ["run", str(spec), "--quiet", "--storage", url])
     assert code == 2 and lines[0].endswith(f"; storage {masked}")
-    assert errors(lines) == [lines[-1]] and lines[-1].startswith(f"error: --storage {masked}: cannot open the database (")
+    assert errors(lines) == [lines[-1]]
+    assert lines[-1].startswith(f"error: --storage {masked}: cannot open the database (")
     for args in (["query", "s", "--storage", url], ["studies", "--storage", url],
                  ["report", "s", "--storage", "mysql+nodriver://dse:s3cret@host/db"]):
         code, lines = run_cli(capsys, args)
@@ -147,3 +148,51 @@ def test_a_missing_cuda_device_is_refused_before_the_database(workdir, tiny_spec
         code, lines = run_cli(capsys, [command, str(spec), "--quiet", "--device", device])
         assert code == 2 and lines == [f"error: --device {device}: {message}"]
     assert sorted(p.name for p in workdir.iterdir()) == [spec.name], "the database is not touched"
+
+
+# ---- designs too large to train ------------------------------------------------------------------
+
+def gib(n: int) -> str:
+    return f"{n:,} bytes ({n / 2**30:.3g} GiB)"
+
+
+def test_a_space_whose_largest_design_exceeds_max_param_bytes_is_refused(workdir, capsys) -> None:
+    spec = workdir / "big.toml"
+    spec.write_text('[study]\nname = "big"\nengine = "surrogate"\nn_trials = 1\n[objectives]\n'
+                    'accuracy = "maximize"\n[space]\nhidden = { choices = [[16], [128, 128]] }\n'
+                    'timesteps = { low = 2, high = 4 }\n[train]\nmax_param_bytes = 100000\n')
+    found = 4 * (64 * 128 + 128 * 128 + 128 * 10)  # digits: 64 inputs, 10 classes; float32 weights
+    code, lines = run_cli(capsys, ["run", str(spec), "--quiet"])
+    assert code == 2 and errors(lines) == [
+        f"error: {spec}: [space]: the largest design (surrogate: hidden=[128, 128], timesteps=2) holds {gib(found)} "
+        f"of parameters (float32 while training), more than [train].max_param_bytes = {gib(100000)}; shrink [space] "
+        f"or raise the limit"]
+    assert sorted(p.name for p in workdir.iterdir()) == [spec.name], "refused before the database"
+    spec.write_text(spec.read_text().replace("100000", str(found)))
+    from dse.study import check_feasible
+    from dse.spec import load_spec
+
+    check_feasible(load_spec(spec))  # at the limit: accepted
+
+
+def test_the_default_limit_is_half_the_ram_and_stops_a_huge_design_at_once(workdir, capsys) -> None:
+    import os
+    import time
+
+    from dse.spec import load_spec
+
+    half = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
+    spec = workdir / "huge.toml"
+    hidden = [65536] * 64  # 64 layers of 65536: 1.1 TB of float32 weights, far above half of any RAM
+    spec.write_text(f'[study]\nname = "huge"\nengine = "surrogate"\nn_trials = 1\n[objectives]\n'
+                    f'accuracy = "maximize"\n[space]\nhidden = {{ choices = [{hidden}] }}\n')
+    loaded = load_spec(spec)
+    assert loaded.max_param_bytes == half and "max_param_bytes" not in loaded.train  # not in fingerprints
+    found = 4 * (64 * 65536 + 63 * 65536 * 65536 + 65536 * 10)
+    start = time.monotonic()
+    code, lines = run_cli(capsys, ["run", str(spec), "--quiet"])
+    assert code == 2 and time.monotonic() - start < 10
+    assert errors(lines) == [
+        f"error: {spec}: [space]: the largest design (surrogate: hidden={hidden}) holds {gib(found)} of parameters "
+        f"(float32 while training), more than [train].max_param_bytes = {gib(half)}; shrink [space] or raise the limit"]
+    assert sorted(p.name for p in workdir.iterdir()) == ["huge.toml"]

@@ -72,6 +72,8 @@ class StudySpec:
     constraints: tuple[Constraint, ...] = ()
     space: tuple[Param, ...] = ()
     train: Mapping[str, Any] = field(default_factory=dict)
+    max_param_bytes: int = engines.TRAIN_KEYS["max_param_bytes"].default
+    """``[train] max_param_bytes``: the most bytes of parameters the largest design may hold."""
     hardware_models: tuple[str, ...] = ()
     hardware_options: Mapping[str, Any] = field(default_factory=dict)
     variants: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
