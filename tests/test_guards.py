@@ -196,3 +196,19 @@ def test_the_default_limit_is_half_the_ram_and_stops_a_huge_design_at_once(workd
         f"error: {spec}: [space]: the largest design (surrogate: hidden={hidden}) holds {gib(found)} of parameters "
         f"(float32 while training), more than [train].max_param_bytes = {gib(half)}; shrink [space] or raise the limit"]
     assert sorted(p.name for p in workdir.iterdir()) == ["huge.toml"]
+
+
+# ---- huge spec files -----------------------------------------------------------------------------
+
+def test_a_50_mb_spec_is_refused_at_once_without_parsing(workdir, capsys) -> None:
+    import time
+
+    spec = workdir / "huge.toml"
+    with spec.open("wb") as f:  # sparse: a TOML header, then 50 MB that would take minutes to parse
+        f.write(b'[study]\nname = "huge"\nengine = "surrogate"\n[space]\nhidden = { choices = [')
+        f.truncate(50 * 2**20)
+    start = time.monotonic()
+    code, lines = run_cli(capsys, ["run", str(spec), "--quiet"])
+    assert code == 2 and time.monotonic() - start < 2
+    assert lines == [f"error: {spec}: 52428800 bytes is too large for a study spec (at most 1000000)"]
+    assert sorted(p.name for p in workdir.iterdir()) == ["huge.toml"]
