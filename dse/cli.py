@@ -8,6 +8,7 @@ valid), 1 failure; ``--debug`` shows the traceback, 130 after Ctrl-C.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from functools import wraps
 from typing import Any, Callable
@@ -69,14 +70,33 @@ def _run_options(command: Callable) -> Callable:
     return command
 
 
+def check_device(device: str) -> None:
+    """--device: cpu, cuda, cuda:N or auto, and a CUDA device this machine has (torch imported only then)."""
+    if not re.fullmatch(r"cpu|auto|cuda(:\d+)?", device):
+        raise UserError(f"--device {device}: expected cpu, cuda, cuda:N (N = 0, 1, ...) or auto")
+    if not device.startswith("cuda"):
+        return
+    import torch
+
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if int(device.partition(":")[2] or 0) >= count:
+        have = ", ".join(f"cuda:{i}" for i in range(count))
+        raise UserError(f"--device {device}: no CUDA device: " + (f"this machine has {count} ({have}); use cpu, "
+                        f"auto or one of those" if count else "torch finds none on this machine; use cpu or auto"))
+
+
 def _run(spec_path: str, storage: str, data_dir: str | None, device: str, n_trials: int | None,
          quiet: bool, report: bool, workers: int = 1) -> None:
     from .spec import load_spec
+    from .store.url import check_storage, shown
     from .study import PROPOSALS_PER_TRIAL, run_study
 
+    check_device(device)  # both before the spec, the data, the database and any training
+    check_storage(storage)
     spec = load_spec(spec_path, n_trials=n_trials)
     click.echo(f"study {spec.name}: engine {spec.engine}, data set {spec.dataset}, {spec.n_trials} trials, "
-               f"sampler {spec.sampler}{f', {workers} workers' if workers > 1 else ''}; storage {storage}", err=True)
+               f"sampler {spec.sampler}{f', {workers} workers' if workers > 1 else ''}; storage {shown(storage)}",
+               err=True)
     if workers > 1:
         from .study.local_workers import run_workers
 

@@ -1,6 +1,7 @@
 """Data sets: the bundled digits, and loaders tested on small files written in the real formats."""
 
 import gzip
+import io
 import pickle
 import struct
 import subprocess
@@ -38,18 +39,48 @@ def make_mnist(folder: Path, n_train: int = 100, n_test: int = 30, gz: bool = Tr
     return x_train, y_train, x_test, y_test
 
 
-def make_cifar(folder: Path, per_batch: int = 20, n_test: int = 20) -> tuple:
+class Py2Pickler(pickle._Pickler):
+    """Writes what Python 2's cPickle wrote for the CIFAR-10 distribution (protocol 2, numpy 1):
+    every str and bytes as a py2 ``str`` (BINSTRING, read back as bytes with encoding="bytes"),
+    arrays through ``numpy.core.multiarray._reconstruct``; no ``_codecs.encode`` as Python 3 writes."""
+
+    dispatch = dict(pickle._Pickler.dispatch)
+
+    def save_py2_str(self, obj) -> None:
+        data = obj if isinstance(obj, bytes) else obj.encode("ascii")
+        if len(data) < 256:
+            self.write(pickle.SHORT_BINSTRING + bytes([len(data)]) + data)
+        else:
+            self.write(pickle.BINSTRING + struct.pack("<i", len(data)) + data)
+        self.memoize(obj)
+
+    dispatch[bytes] = save_py2_str
+    dispatch[str] = save_py2_str
+
+
+def py2_pickle(obj) -> bytes:
+    """``cPickle.dumps(obj, 2)`` as Python 2 with numpy 1 wrote it."""
+    buffer = io.BytesIO()
+    Py2Pickler(buffer, protocol=2).dump(obj)
+    return buffer.getvalue().replace(b"cnumpy._core.multiarray\n_reconstruct\n",
+                                     b"cnumpy.core.multiarray\n_reconstruct\n")
+
+
+def make_cifar(folder: Path, per_batch: int = 20, n_test: int = 20, py2: bool = True) -> tuple:
+    """The distribution's cifar-10-batches-py (py2=True), or batches re-saved by Python 3."""
     folder.mkdir(parents=True, exist_ok=True)
+    dump = py2_pickle if py2 else pickle.dumps
     batches = []
     for i in range(1, 6):
         data = RNG.integers(0, 256, (per_batch, 3072)).astype(np.uint8)
         labels = [int(v) for v in np.arange(per_batch) % 10]
-        with open(folder / f"data_batch_{i}", "wb") as f:
-            pickle.dump({b"batch_label": b"x", b"data": data, b"labels": labels}, f)
+        (folder / f"data_batch_{i}").write_bytes(dump({
+            b"batch_label": b"training batch %d of 5" % i, b"labels": labels, b"data": data,
+            b"filenames": [b"img_%d.png" % j for j in range(per_batch)]}))
         batches.append((data, labels))
     test = RNG.integers(0, 256, (n_test, 3072)).astype(np.uint8)
-    with open(folder / "test_batch", "wb") as f:
-        pickle.dump({b"data": test, b"labels": [int(v) for v in np.arange(n_test) % 10]}, f)
+    (folder / "test_batch").write_bytes(dump({b"batch_label": b"testing batch 1 of 1", b"data": test,
+                                              b"labels": [int(v) for v in np.arange(n_test) % 10]}))
     return batches, test
 
 
@@ -107,8 +138,9 @@ def test_idx_loader(tmp_path: Path, gz: bool, name: str, sub: str) -> None:
     assert np.bincount(data.y_val).tolist() == [1] * 10  # 10% of train, stratified
 
 
-def test_cifar10_loader(tmp_path: Path) -> None:
-    batches, test = make_cifar(tmp_path / "cifar-10-batches-py")
+@pytest.mark.parametrize("py2", [True, False], ids=["distribution", "python3"])
+def test_cifar10_loader(tmp_path: Path, py2: bool) -> None:
+    batches, test = make_cifar(tmp_path / "cifar-10-batches-py", py2=py2)
     data = load_dataset("cifar10", tmp_path)
     assert data.shape == (3, 32, 32)
     assert len(data.y_train) + len(data.y_val) == 100 and len(data.y_test) == 20
@@ -150,3 +182,39 @@ def test_cli_missing_data_dir_exits_2_and_writes_nothing(tmp_path: Path) -> None
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1] == f"error: --data-dir {tmp_path / 'x'}: no such folder"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.toml"]
+
+
+class Exploit:
+    """A pickle whose loading would run code: create `marker` through `how`."""
+
+    def __init__(self, how: str, marker: Path) -> None:
+        self.how, self.marker = how, marker
+
+    def __reduce__(self):
+        import os
+
+        if self.how == "os.system":
+            return os.system, (f"touch {self.marker}",)
+        return open, (str(self.marker), "w")
+
+
+@pytest.mark.parametrize("how, refused", [("os.system", f"{__import__('os').system.__module__}.system"),
+                                          ("builtins.open", "io.open")])
+def test_crafted_cifar_pickle_is_refused_before_it_runs(tmp_path: Path, monkeypatch, capsys, how, refused) -> None:
+    from dse.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    data_dir, marker = tmp_path / "data", tmp_path / "pwned"
+    make_cifar(data_dir)
+    (data_dir / "data_batch_1").write_bytes(pickle.dumps({"data": Exploit(how, marker)}, protocol=2))
+    spec = tmp_path / "c.toml"
+    spec.write_text('[study]\nname = "c"\nengine = "surrogate"\ndataset = "cifar10"\nn_trials = 1\n'
+                    '[objectives]\naccuracy = "maximize"\n[train]\nepochs = 1\n')
+    with pytest.raises(SystemExit) as info:
+        main(["run", str(spec), "--data-dir", str(data_dir), "--quiet"])
+    assert info.value.code == 2 and not marker.exists()
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error")]
+    assert errors == [(
+        f"error: {data_dir / 'data_batch_1'}: refused to unpickle the global {refused}: a CIFAR-10 batch holds "
+        f"only numpy arrays, lists, bytes and ints; nothing from the file was run")]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.toml", "data"], "nothing written"

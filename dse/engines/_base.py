@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping
 
@@ -30,6 +31,14 @@ Report = Callable[[int, float], None]
 pruner's signal (optuna.TrialPruned) when the trial should stop."""
 
 
+def half_the_ram() -> int:
+    """The default of ``[train] max_param_bytes``: half this machine's physical memory (8 GiB where unknown)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
+    except (AttributeError, ValueError, OSError):  # no sysconf (Windows)
+        return 8 * 2**30
+
+
 TRAIN_KEYS: dict[str, Key] = {k.name: k for k in (
     Key("epochs", "int", 10, "training epochs per trial", low=1, high=100_000),
     Key("batch_size", "int", 128, "samples per training step", low=1, high=1_000_000),
@@ -40,7 +49,13 @@ TRAIN_KEYS: dict[str, Key] = {k.name: k for k in (
         "(the older spelling of [variants] timesteps)", low=1, high=100_000, min_len=0),
     Key("max_train_samples", "int", 0, "use at most this many training samples (0 = all)",
         low=0, high=10**9),
+    Key("max_param_bytes", "int", half_the_ram(), "refuse a space whose largest design holds more bytes of "
+        "parameters (float32 while training) before any trains; default: half this machine's RAM",
+        low=1, high=2**63 - 1),
 )}
+GUARD_KEYS = ("max_param_bytes",)
+"""[train] keys that bound what may run, not how a design trains: the spec keeps them out of its
+``train`` table (so out of design fingerprints and the stored spec) as fields of their own."""
 
 
 @dataclass(frozen=True)

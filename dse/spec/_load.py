@@ -7,6 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Mapping
 
+from ..engines._base import GUARD_KEYS
 from ._checker import Checker
 from ._rules import check_grid, check_rules
 from ._sections import constraints_section, hardware_section, objectives_section, train_section
@@ -48,8 +49,9 @@ def parse_spec(data: Mapping[str, Any], path: str = "<spec>", **overrides: Any) 
         raise check.fail(f"[{unknown[0]}]", f"unknown section; valid sections: {', '.join(SECTIONS)}")
     study = check.table(data, "study")
     spec = study_section(check, study, overrides)
-    spec = replace(spec, space=space_section(check, check.table(data, "space"), spec.engines),
-                   train=train_section(check, check.table(data, "train"), spec.engines))
+    train = train_section(check, check.table(data, "train"), spec.engines)
+    guards = {key: train.pop(key) for key in GUARD_KEYS}  # limits, not training settings
+    spec = replace(spec, space=space_section(check, check.table(data, "space"), spec.engines), train=train, **guards)
     spec = replace(spec, variants=variants_section(check, check.table(data, "variants"), spec.engines,
                                                    tuple(spec.train.get("eval_timesteps", ()))))
     models, options = hardware_section(check, check.table(data, "hardware"))

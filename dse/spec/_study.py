@@ -10,7 +10,7 @@ from .. import engines
 from ..data import DATASETS
 from ..keys import Key
 from ._checker import Checker
-from .model import MODES, NAME_RE, PRUNERS, SAMPLERS, StudySpec
+from .model import MAX_NAME, MODES, NAME_RE, PRUNERS, RESERVED_NAMES, SAMPLERS, StudySpec
 
 KEYS: dict[str, Key] = {k.name: k for k in (
     Key("dataset", "str", "digits", "the data set", options=tuple(DATASETS)),
@@ -35,9 +35,7 @@ def study_section(check: Checker, study: dict[str, Any], overrides: Mapping[str,
     for required in ("name", "engine"):
         if required not in study:
             raise check.fail(f"[study].{required}", "missing; it is required")
-    name = study["name"]
-    if not isinstance(name, str) or not NAME_RE.match(name):
-        raise check.fail("[study].name", f"expected letters, digits, '-', '_' or '.', got {show(name)}")
+    name = _name(check, study["name"])
     chosen = _engines(check, study["engine"])
     values = {k: check.value(key, study[k], f"[study].{k}") for k, key in KEYS.items() if k in study}
     for k, value in overrides.items():
@@ -47,6 +45,19 @@ def study_section(check: Checker, study: dict[str, Any], overrides: Mapping[str,
             values[k] = check.value(KEYS[k], value, f"--{k.replace('_', '-')}")
     description = check.value(String(), study.get("description", ""), "[study].description")
     return StudySpec(path=check.path, name=name, engines=chosen, description=description, **values)
+
+
+def _name(check: Checker, name: Any) -> str:
+    """A name every database takes as a key and every file system as a file name (its report)."""
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        raise check.fail("[study].name", f"expected letters, digits, '-', '_' or '.', starting with a letter "
+                                         f"or digit, got {show(name)}")
+    if len(name) > MAX_NAME:
+        raise check.fail("[study].name", f"expected at most {MAX_NAME} characters, got {len(name)}")
+    if name.split(".")[0].upper() in RESERVED_NAMES:
+        raise check.fail("[study].name", f"{show(name)} is a device name Windows reserves (CON, PRN, AUX, NUL, "
+                                         f"COM1-9, LPT1-9), so no report file can take it; choose another")
+    return name
 
 
 def _engines(check: Checker, engine: Any) -> tuple[str, ...]:

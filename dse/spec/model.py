@@ -19,6 +19,10 @@ MODES = ("joint", "sequential")
 DIRECTIONS = ("maximize", "minimize")
 SECTIONS = ("study", "objectives", "constraints", "space", "variants", "train", "hardware")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+MAX_NAME = 128
+"""Longest study name: a database key, and a file name (reports/NAME.html) on any file system."""
+RESERVED_NAMES = frozenset({"CON", "PRN", "AUX", "NUL", *(f"{d}{i}" for d in ("COM", "LPT") for i in range(1, 10))})
+"""Device names Windows reserves with any extension (con.html cannot be a file there)."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,8 @@ class StudySpec:
     constraints: tuple[Constraint, ...] = ()
     space: tuple[Param, ...] = ()
     train: Mapping[str, Any] = field(default_factory=dict)
+    max_param_bytes: int = engines.TRAIN_KEYS["max_param_bytes"].default
+    """``[train] max_param_bytes``: the most bytes of parameters the largest design may hold."""
     hardware_models: tuple[str, ...] = ()
     hardware_options: Mapping[str, Any] = field(default_factory=dict)
     variants: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)

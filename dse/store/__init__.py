@@ -3,6 +3,8 @@
 - :mod:`.names`: every table, column and attribute name, in one place;
 - :mod:`.schema`: the tables, their version and the migrations;
 - :mod:`.records`: the typed, versioned stored spec and the trial and design-point records readers get;
+- :mod:`.url`: ``shown(url)`` (the password masked, for every message) and ``check_storage(url)``
+  (in-memory SQLite and files that are no SQLite database refused before anything runs);
 - :mod:`.db`: :class:`Store`, which writes a trial's design points in one transaction and reads
   records back in a few SQL queries.
 
@@ -15,9 +17,10 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["Store", "MetricRow", "DEFAULT_URL", "StoredSpec", "TrialRecord", "PointRecord"]
+__all__ = ["Store", "MetricRow", "DEFAULT_URL", "StoredSpec", "TrialRecord", "PointRecord", "shown",
+           "check_storage"]
 
-_WHERE = {"Store": "db", "MetricRow": "db", "DEFAULT_URL": "names",
+_WHERE = {"Store": "db", "MetricRow": "db", "DEFAULT_URL": "names", "shown": "url", "check_storage": "url",
           "StoredSpec": "records", "TrialRecord": "records", "PointRecord": "records"}
 
 

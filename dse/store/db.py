@@ -30,6 +30,7 @@ from .lost import GRACE_SECONDS, HEARTBEAT_SECONDS
 from .reader import Reader
 from .schema import (SCHEMA_VERSION, metadata, metrics_table, migrate, o_trial_attrs, profiles_table, schema_table,
                      variants_table)
+from .url import EXAMPLE_URLS, check_storage, open_error, shown
 
 from .names import DEFAULT_URL
 INIT_ATTEMPTS = 5
@@ -57,6 +58,7 @@ class Store(Reader, Claims):
         self.url = url
         self._heartbeat = heartbeat
         self._on_lost = on_lost
+        check_storage(url)
         if not create:
             _require_existing(url)
         try:
@@ -72,11 +74,11 @@ class Store(Reader, Claims):
                         raise
                     time.sleep(0.2 * (attempt + 1))
         except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:
-            raise UserError(f"--storage {url}: not a valid SQLAlchemy URL ({exc}); "
-                            f"e.g. sqlite:///dse.db or postgresql+psycopg://user:pw@host/db") from None
-        except sa.exc.OperationalError as exc:
-            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-            raise UserError(f"--storage {url}: cannot open the database ({reason})") from None
+            raise UserError(f"--storage {shown(url)}: not a valid SQLAlchemy URL ({exc}); {EXAMPLE_URLS}") from None
+        except sa.exc.DatabaseError as exc:
+            if type(exc) not in (sa.exc.OperationalError, sa.exc.DatabaseError):
+                raise  # an integrity or programming error is ours, not the database's
+            raise open_error(url, exc) from None
 
     def _open(self, create: bool) -> None:
         if create:
@@ -86,7 +88,7 @@ class Store(Reader, Claims):
                     conn.exec_driver_sql("PRAGMA journal_mode=WAL")
             self.optuna  # noqa: B018: Optuna creates its tables now, not in the middle of a trial
         elif not sa.inspect(self.engine).has_table("studies"):
-            raise UserError(f"--storage {self.url}: holds no snn-dse or Optuna study; "
+            raise UserError(f"--storage {shown(self.url)}: holds no snn-dse or Optuna study; "
                             f"run a study there first (dse run SPEC)")
         else:
             self._migrate_if_needed()
@@ -98,7 +100,7 @@ class Store(Reader, Claims):
             if version is None:
                 conn.execute(schema_table.insert().values(id=1, version=SCHEMA_VERSION))
             elif version > SCHEMA_VERSION:
-                raise UserError(f"--storage {self.url}: written by a newer snn-dse (dse schema {version}, "
+                raise UserError(f"--storage {shown(self.url)}: written by a newer snn-dse (dse schema {version}, "
                                 f"this one reads up to {SCHEMA_VERSION}); upgrade snn-dse")
             elif version < SCHEMA_VERSION:
                 migrate(conn, version)
@@ -213,7 +215,7 @@ def _require_existing(url: str) -> None:
     database = parsed.database
     if parsed.get_backend_name() == "sqlite" and database and database != ":memory:" \
             and not database.startswith("file:") and not Path(database).exists():
-        raise UserError(f"--storage {url}: no database at {database}; run a study there first (dse run SPEC)")
+        raise UserError(f"--storage {shown(url)}: no database at {database}; run a study there first (dse run SPEC)")
 
 
 def _is_race(exc: sa.exc.DBAPIError) -> bool:

@@ -20,6 +20,7 @@ from . import names
 from .records import PointRecord, StoredSpec, TrialRecord
 from .schema import (metrics_table, o_directions, o_params, o_studies, o_study_attrs, o_trial_attrs, o_trials,
                      o_values, profiles_table, variants_table)
+from .url import shown
 
 NOTE_ATTRS = (names.FAIL_ATTR, names.REJECTED_ATTR, names.PRUNED_ATTR)
 
@@ -52,7 +53,7 @@ class Reader:
         if found is None:
             known = self.study_names()
             hint = f"; studies here: {', '.join(known)}" if known else "; this storage holds no study"
-            raise StudyNotFound(f"no study named {name!r} in {self.url}{hint}")
+            raise StudyNotFound(f"no study named {name!r} in {shown(self.url)}{hint}")
         return found
 
     def stored_spec(self, name: str) -> StoredSpec:

@@ -11,12 +11,15 @@ from __future__ import annotations
 import math
 
 import hwmodels
+from hwmodels.validation import show
 
 from .. import engines
 from ..data import DATASETS
 from ..engines import DataShape, Design
 from ..errors import SpecError
 from ..spec import Constraint, StudySpec, designs
+
+FLOAT32_BYTES = 4
 
 
 def static_metrics(spec: StudySpec, design: Design, shape: DataShape) -> dict[str, float]:
@@ -30,12 +33,14 @@ def broken(constraints: tuple[Constraint, ...], metrics: dict[str, float]) -> li
 
 
 def check_feasible(spec: StudySpec) -> None:
-    """Refuse a constraint that no design at the corners of the space can meet (SpecError)."""
+    """Refuse a space whose largest design is too big to train, or a constraint that no design at
+    the corners of the space can meet (SpecError)."""
+    info = DATASETS[spec.dataset]
+    shape = DataShape(shape=info.shape, n_classes=info.n_classes)
+    check_param_memory(spec, shape)
     constraints = spec.static_constraints()
     if not constraints:
         return
-    info = DATASETS[spec.dataset]
-    shape = DataShape(shape=info.shape, n_classes=info.n_classes)
     best = {c.metric: math.inf for c in constraints}
     for design in designs(spec, corners=True):
         try:
@@ -51,6 +56,36 @@ def check_feasible(spec: StudySpec) -> None:
     raise SpecError(spec.path, f"[constraints].{worst.metric}",
                     f"impossible: no design in [space] meets {worst.describe()} "
                     f"(closest misses by {best[worst.metric]:g})")
+
+
+def param_bytes(design: Design, shape: DataShape) -> int:
+    """Bytes of a design's parameters while it trains: every layer's weights as float32 masters."""
+    profile = engines.get(design.engine).static_profile(design, shape)
+    return FLOAT32_BYTES * sum(layer.n_weights for layer in profile.layers)
+
+
+def check_param_memory(spec: StudySpec, shape: DataShape) -> None:
+    """Refuse a space whose largest design (at its corners) holds more than ``[train] max_param_bytes``,
+    before anything allocates it."""
+    largest, most = None, 0
+    for design in designs(spec, corners=True):
+        try:
+            found = param_bytes(design, shape)
+        except ValueError:
+            continue  # a corner the engine cannot build: the search will skip it too
+        if found > most:
+            largest, most = design, found
+    if largest is None or most <= spec.max_param_bytes:
+        return
+    values = largest.params()
+    keys = ", ".join(f"{p.name}={show(values[p.name])}" for p in spec.params_for(largest.engine) if p.name in values)
+    raise SpecError(spec.path, "[space]", f"the largest design ({largest.engine}: {keys}) holds {_bytes(most)} of "
+                                          f"parameters (float32 while training), more than [train].max_param_bytes "
+                                          f"= {_bytes(spec.max_param_bytes)}; shrink [space] or raise the limit")
+
+
+def _bytes(n: int) -> str:
+    return f"{n:,} bytes ({n / 2**30:.3g} GiB)"
 
 
 def placeholder_values(spec: StudySpec, static: dict[str, float],
