@@ -65,6 +65,8 @@ def _run_options(command: Callable) -> Callable:
         click.option("--n-trials", type=click.IntRange(min=1), default=None,
                      help="Override [study].n_trials."),
         click.option("--quiet", is_flag=True, help="No progress bars."),
+        click.option("--new-name", default=None, metavar="NAME",
+                     help="Run the spec as a study of this name (e.g. after changing [space])."),
     ]):
         command = option(command)
     return command
@@ -86,14 +88,14 @@ def check_device(device: str) -> None:
 
 
 def _run(spec_path: str, storage: str, data_dir: str | None, device: str, n_trials: int | None,
-         quiet: bool, report: bool, workers: int = 1) -> None:
+         quiet: bool, report: bool, workers: int = 1, new_name: str | None = None) -> None:
     from .spec import load_spec
     from .store.url import check_storage, shown
     from .study import PROPOSALS_PER_TRIAL, run_study
 
     check_device(device)  # both before the spec, the data, the database and any training
     check_storage(storage)
-    spec = load_spec(spec_path, n_trials=n_trials)
+    spec = load_spec(spec_path, n_trials=n_trials, name=new_name)
     click.echo(f"study {spec.name}: engine {spec.engine}, data set {spec.dataset}, {spec.n_trials} trials, "
                f"sampler {spec.sampler}{f', {workers} workers' if workers > 1 else ''}; storage {shown(storage)}",
                err=True)
@@ -155,18 +157,18 @@ def _tally(counts: dict[str, int]) -> str:
 @click.option("--workers", type=click.IntRange(min=1, max=256), default=1, show_default=True,
               help="Worker processes on this machine sharing the study (SQLite included).")
 def run(spec: str, storage: str, data_dir: str | None, device: str, n_trials: int | None, quiet: bool,
-        workers: int) -> None:
+        new_name: str | None, workers: int) -> None:
     """Run (or continue) the study in SPEC, then print its Pareto front and write its report."""
-    _run(spec, storage, data_dir, device, n_trials, quiet, report=True, workers=workers)
+    _run(spec, storage, data_dir, device, n_trials, quiet, report=True, workers=workers, new_name=new_name)
 
 
 @cli.command()
 @click.argument("spec", type=click.Path())
 @_run_options
 def worker(spec: str, storage: str, data_dir: str | None, device: str, n_trials: int | None,
-           quiet: bool) -> None:
+           quiet: bool, new_name: str | None) -> None:
     """Join the study in SPEC as one more worker (share --storage, e.g. PostgreSQL)."""
-    _run(spec, storage, data_dir, device, n_trials, quiet, report=False)
+    _run(spec, storage, data_dir, device, n_trials, quiet, report=False, new_name=new_name)
 
 
 @cli.command()

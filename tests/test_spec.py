@@ -220,3 +220,12 @@ def test_the_spec_package_evaluates_no_cost_model_and_builds_no_profile() -> Non
     for path in sorted((ROOT / "studies").glob("*.toml")):
         result = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True)
         assert result.returncode == 0, result.stderr
+
+
+def test_the_grid_sampler_refuses_keys_that_expand_per_item() -> None:
+    data = {"study": {"name": "g", "engine": "surrogate", "sampler": "grid"}, "objectives": {"accuracy": "maximize"},
+            "space": {"cells": {"choices": [1]}, "ops": {"choices": ["conv3x3", "skip"]}}}
+    assert refused(data).startswith("x.toml: [space].ops: the grid sampler cannot search ops: it becomes one "
+                                    "parameter per item (e.g. op_c0_n0_e0)")
+    dense = {**data, "space": {"hidden": {"choices": [[8], [16]]}, "weight_bits": {"choices": [4, 8]}}}
+    assert parse_spec(dense, "x.toml").sampler == "grid"  # a dense space's keys are each one parameter

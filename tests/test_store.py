@@ -97,7 +97,7 @@ def test_records_read_back_what_the_study_wrote(workdir: Path, tiny_spec) -> Non
     result = run_study(spec, storage=url, show_progress=False)
     store = Store(url, create=False)
     stored = store.stored_spec(spec.name)
-    assert stored.version == 2 and stored.objectives == ("accuracy", "memory_bits")
+    assert stored.version == 3 and stored.objectives == ("accuracy", "memory_bits")
     assert stored.train["epochs"] == 1 and stored.space == ("hidden", "weight_bits", "timesteps", "pruning")
     for frozen, record in zip(result.study.trials, store.trials(spec.name)):
         assert record.number == frozen.number and record.state == frozen.state.name.lower()

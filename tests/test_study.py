@@ -201,3 +201,28 @@ def test_optuna_dashboard_reads_the_study(workdir, tiny_spec) -> None:
     studies = json.loads(body)["study_summaries"]
     assert [s["study_name"] for s in studies] == [spec.name]
     assert math.isfinite(len(studies))
+
+
+def test_one_study_holds_one_spec(workdir, tiny_spec, capsys) -> None:
+    from dse.cli import main
+
+    url = f"sqlite:///{workdir / 'o.db'}"
+    path = tiny_spec(n_trials=1)
+    assert run_study(load_spec(path), storage=url, show_progress=False).counts["trained"] == 1
+    more = run_study(load_spec(path, n_trials=2), storage=url, show_progress=False)  # only n_trials: continues
+    assert more.counts["trained"] == 2
+    path.write_text(path.read_text().replace("weight_bits = {{ choices = [4, 8, 32] }}".replace("{{", "{").replace(
+        "}}", "}"), "weight_bits = { choices = [4, 8] }"))
+    code = None
+    try:
+        main(["run", str(path), "--storage", url, "--quiet"])
+    except SystemExit as exc:
+        code = exc.code
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.strip().splitlines()[-1] == (
+        f"error: {path}: [space].weight_bits: study {path.stem!r} in {url} was run with "
+        '{"choices": [4, 8, 32]}, this spec has {"choices": [4, 8]}; one study holds one spec: run it under '
+        "another name (--new-name NAME), or change only n_trials to continue it")
+    main(["run", str(path), "--storage", url, "--quiet", "--new-name", "narrower", "--n-trials", "1"])
+    assert Store(url, create=False).status_counts("narrower")["trained"] == 1

@@ -34,7 +34,8 @@ def designs(spec: StudySpec, *, corners: bool = False, limit: int = LIMIT) -> It
         yield from _engine_designs(engine_name, spec.params_for(engine_name), corners, limit)
 
 
-def _engine_designs(engine_name: str, params: tuple[Param, ...], corners: bool, limit: int) -> Iterator[Design]:
+def _engine_designs(engine_name: str, params: tuple[Param, ...], corners: bool, limit: int,
+                    seen: set[tuple[str, str]] | None = None) -> Iterator[Design]:
     expanded = engines.get(engine_name).expanded
     ordinary = [p for p in params if p.name not in expanded]
     families = [p for p in params if p.name in expanded]  # all their items alike
@@ -44,8 +45,13 @@ def _engine_designs(engine_name: str, params: tuple[Param, ...], corners: bool, 
     by_name = {p.name: p for p in params}
     for plain, family in itertools.islice(combos, limit):
         chosen = {p.name: v for p, v in zip(families, family)}
-        yield make_design(engine_name, dict(zip((p.name for p in ordinary), plain)),
-                          lambda name, param: chosen.get(param.name, param.extremes()[0]), by_name)
+
+        def pick(name: str, param: Param) -> object:
+            if seen is not None and name != param.name:
+                seen.add((param.name, name))  # a per-item parameter, e.g. op_c0_n0_e0 of ops
+            return chosen.get(param.name, param.extremes()[0])
+
+        yield make_design(engine_name, dict(zip((p.name for p in ordinary), plain)), pick, by_name)
 
 
 def _every_value(param: Param) -> list:
@@ -73,6 +79,14 @@ def check_grid(check: Checker, spec: StudySpec) -> None:
         if not param.discrete:
             raise check.fail(f"[space].{param.name}",
                              "the grid sampler needs choices, or an integer range, or a step")
+    items: set[tuple[str, str]] = set()
+    for _ in _engine_designs(spec.engines[0], spec.params_for(spec.engines[0]), True, LIMIT, items):
+        pass
+    if items:
+        key, example = sorted(items)[0]
+        raise check.fail(f"[space].{key}", f"the grid sampler cannot search {key}: it becomes one parameter per "
+                                           f"item (e.g. {example}), how many depends on other keys; use nsga2, "
+                                           f"tpe or random")
 
 
 def _plain(value: Any) -> str:

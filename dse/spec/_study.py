@@ -35,7 +35,9 @@ def study_section(check: Checker, study: dict[str, Any], overrides: Mapping[str,
     for required in ("name", "engine"):
         if required not in study:
             raise check.fail(f"[study].{required}", "missing; it is required")
-    name = _name(check, study["name"])
+    overrides = dict(overrides)
+    new_name = overrides.pop("name", None)
+    name = _name(check, study["name"]) if new_name is None else _name(check, new_name, "--new-name")
     chosen = _engines(check, study["engine"])
     values = {k: check.value(key, study[k], f"[study].{k}") for k, key in KEYS.items() if k in study}
     for k, value in overrides.items():
@@ -47,15 +49,15 @@ def study_section(check: Checker, study: dict[str, Any], overrides: Mapping[str,
     return StudySpec(path=check.path, name=name, engines=chosen, description=description, **values)
 
 
-def _name(check: Checker, name: Any) -> str:
+def _name(check: Checker, name: Any, where: str = "[study].name") -> str:
     """A name every database takes as a key and every file system as a file name (its report)."""
     if not isinstance(name, str) or not NAME_RE.match(name):
-        raise check.fail("[study].name", f"expected letters, digits, '-', '_' or '.', starting with a letter "
+        raise check.fail(where, f"expected letters, digits, '-', '_' or '.', starting with a letter "
                                          f"or digit, got {show(name)}")
     if len(name) > MAX_NAME:
-        raise check.fail("[study].name", f"expected at most {MAX_NAME} characters, got {len(name)}")
+        raise check.fail(where, f"expected at most {MAX_NAME} characters, got {len(name)}")
     if name.split(".")[0].upper() in RESERVED_NAMES:
-        raise check.fail("[study].name", f"{show(name)} is a device name Windows reserves (CON, PRN, AUX, NUL, "
+        raise check.fail(where, f"{show(name)} is a device name Windows reserves (CON, PRN, AUX, NUL, "
                                          f"COM1-9, LPT1-9), so no report file can take it; choose another")
     return name
 

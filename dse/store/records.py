@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-STORED_SPEC_VERSION = 2
+STORED_SPEC_VERSION = 3
 """1: snn-dse 0.1 (path, engine, dataset, objectives, directions, constraints,
-hardware models and options, searched key names). 2 adds the rest of the spec."""
+hardware models and options, searched key names). 2 adds the rest of the spec.
+3 adds ``sections``, what a rerun of the study must not change."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,9 @@ class StoredSpec:
     n_trials: int = 0
     train: Mapping[str, Any] = field(default_factory=dict)
     retries: int = 1
+    sections: Mapping[str, Any] = field(default_factory=dict)
+    """What a rerun must not change (version 3): [space], [objectives], [constraints], [hardware],
+    [train], [variants], the data set, the engines and the mode, as plain JSON."""
 
     @classmethod
     def from_attr(cls, data: Mapping[str, Any] | None) -> "StoredSpec":

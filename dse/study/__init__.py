@@ -8,10 +8,11 @@ every finished trial.
 
 from __future__ import annotations
 
+import json
 import logging
 import warnings
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Any, Iterator
 
 import optuna
 from optuna.trial import TrialState
@@ -23,6 +24,7 @@ from ..spec import StudySpec
 from ..store import Store, StoredSpec
 from ..store import lost
 from ..store import names as n
+from ..store.url import shown
 from .feasibility import check_feasible
 from .objective import Objective
 from .scoring import budget, score, trial_seed
@@ -42,13 +44,53 @@ def stored_spec(spec: StudySpec) -> StoredSpec:
         hardware_models=tuple(spec.hardware_models), hardware_options=dict(spec.hardware_options),
         space=tuple(p.name for p in spec.space), sampler=spec.sampler, seed=spec.seed,
         n_trials=spec.n_trials, train={k: list(v) if isinstance(v, tuple) else v for k, v in spec.train.items()},
-        retries=spec.retries)
+        retries=spec.retries, sections=sections(spec))
+
+
+def sections(spec: StudySpec) -> dict[str, Any]:
+    """The spec's parts that define a study's results (not n_trials, seed, sampler, pruner, retries)."""
+    from dataclasses import asdict
+
+    plain = json.loads(json.dumps({
+        "study": {"dataset": spec.dataset, "engine": list(spec.engines), "mode": spec.mode,
+                  "stages": [list(s) for s in spec.stages]},
+        "space": {p.name: {k: v for k, v in asdict(p).items() if k not in ("name", "kind") and v not in (None, False)}
+                  for p in spec.space},
+        "objectives": dict(spec.objectives),
+        "constraints": {c.metric: {"min": c.min, "max": c.max} for c in spec.constraints},
+        "hardware": {"models": list(spec.hardware_models), **spec.hardware_options},
+        "train": {k: v for k, v in spec.train.items() if k != "max_param_bytes"},
+        "variants": {k: list(v) for k, v in spec.variants.items()},
+    }, default=list))
+    return plain
+
+
+def _plain(value: Any) -> str:
+    return "nothing" if value is None else json.dumps(value)
+
+
+def first_difference(stored: dict[str, Any], now: dict[str, Any]) -> tuple[str, Any, Any] | None:
+    """(key path, stored value, new value) of the first key the two differ in, or None."""
+    for section in dict.fromkeys([*stored, *now]):
+        old, new = stored.get(section, {}), now.get(section, {})
+        for key in dict.fromkeys([*old, *new]):
+            if old.get(key) != new.get(key):
+                where = f"[{section}].{key}" if section != "study" else f"[study].{key}"
+                return where, old.get(key), new.get(key)
+    return None
 
 
 def _refuse_mismatch(spec: StudySpec, store: Store, stored: StoredSpec, directions: list[str]) -> None:
+    if stored.sections:
+        change = first_difference(dict(stored.sections), sections(spec))
+        if change:
+            where, old, new = change
+            raise UserError(f"{spec.path}: {where}: study {spec.name!r} in {shown(store.url)} was run with "
+                            f"{_plain(old)}, this spec has {_plain(new)}; one study holds one spec: run it "
+                            f"under another name (--new-name NAME), or change only n_trials to continue it")
     objectives = list(stored.objectives) if stored.version else spec.metric_names  # another worker is storing it
     if objectives != spec.metric_names or directions != spec.directions:
-        raise UserError(f"{spec.path}: [study].name: study {spec.name!r} already exists in {store.url} "
+        raise UserError(f"{spec.path}: [study].name: study {spec.name!r} already exists in {shown(store.url)} "
                         f"with objectives {objectives}; give this spec another name")
     if stored.engine and stored.engine != spec.engine:
         raise UserError(f"{spec.path}: [study].engine: study {spec.name!r} was run with engine "

@@ -54,7 +54,7 @@ def run_workers(spec: StudySpec, spec_path: str, k: int, *, storage: str, data_d
     ensure_study(spec, store)
     env = dict(os.environ)
     env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // k)))
-    command = worker_command(spec_path, storage, data_dir, device, n_trials)
+    command = worker_command(spec_path, storage, data_dir, device, n_trials) + ["--new-name", spec.name]
     procs = [subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
              for _ in range(k)]
     progress = Progress(total=spec.n_trials, counts=store.status_counts(spec.name), enabled=show_progress,
