@@ -216,6 +216,7 @@ def _trial_record(t: dict[str, Any]) -> TrialRecord:
                        status_of(t["state"], attrs.get(names.STATUS_ATTR), names.REJECTED_ATTR in attrs),
                        attrs.get(names.REUSED_ATTR), tuple(attrs.get(names.UNMEASURED_ATTR, ())),
                        tuple(attrs.get(names.CURVE_ATTR, ())), attrs.get(names.WORKER_ATTR, ""),
+                       attrs.get(names.RETRY_ATTR),
                        attrs.get(names.STAGE_ATTR), {k: names.decode(v) for k, v in attrs.get(names.FIXED_ATTR, {}).items()})
 
 

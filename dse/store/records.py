@@ -107,6 +107,8 @@ class TrialRecord:
     curve: tuple[float, ...] = ()
     """Validation accuracy after each epoch."""
     worker: str = ""
+    retry_of: int | None = None
+    """For a retried trial: the first attempt, whose worker was lost or interrupted."""
     stage: int | None = None
     """The stage of a sequential study the trial searched in."""
     fixed: Mapping[str, Any] = field(default_factory=dict)

@@ -67,9 +67,10 @@ class Objective:
         self.pruner = ParetoPruner(self.spec, self.store) if self.spec.pruner == "pareto" else None
 
     def __call__(self, trial: optuna.Trial) -> list[float]:
-        """One trial; its attributes are written once, with its rows (one transaction), however it ends."""
+        """One trial; its attributes are written with its rows (one transaction), however it ends."""
         self.current = trial.number
         self.attrs = {n.WORKER_ATTR: self.worker}
+        self._flush(trial)  # at once: if this process dies, the next run knows whose trial it was
         try:
             return self._trial(trial)
         except optuna.TrialPruned:
