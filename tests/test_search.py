@@ -188,3 +188,13 @@ def test_a_stage_with_fewer_designs_than_its_share_passes_the_rest_on(workdir, t
     assert spec.stage_trials == (5, 4) and budgets(spec) == [2, 7]  # two sizes only: the rest goes on
     result = run_study(spec, storage="sqlite:///s.db", show_progress=False)
     assert result.counts["trained"] == 9 and not result.gave_up
+
+
+def test_a_grid_covers_every_point_once_across_resumes(workdir, toy_engine) -> None:
+    space = {"quality": {"choices": [0.2, 0.5, 0.9]}, "size": {"choices": [10, 20]}, "weight_bits": {"choices": [8]}}
+    for n in (2, 4, 6):  # three runs of the same study, each continuing it
+        run_study(toy_spec("grid", n, sampler="grid", space=space), storage="sqlite:///g.db", show_progress=False)
+    trained = [(d.quality, d.size) for d in toy_engine]
+    assert sorted(trained) == sorted((q, s) for q in (0.2, 0.5, 0.9) for s in (10, 20))  # each point once
+    result = run_study(toy_spec("grid", 7, sampler="grid", space=space), storage="sqlite:///g.db", show_progress=False)
+    assert result.counts["trained"] == 6 and len(toy_engine) == 6  # exhausted: no point trained again

@@ -32,7 +32,9 @@ def make_sampler(spec: StudySpec, worker: int = 0) -> optuna.samplers.BaseSample
         return optuna.samplers.GPSampler(seed=seed)
     if name == "random":
         return optuna.samplers.RandomSampler(seed=seed)
-    return optuna.samplers.GridSampler(grid(spec), seed=seed)
+    # one seed for every worker and every resume: the grid's order (grid id -> point) is drawn
+    # from it, and the sampler hands out the ids no trial has visited yet
+    return optuna.samplers.GridSampler(grid(spec), seed=spec.seed)
 
 
 def make_pruner(spec: StudySpec) -> optuna.pruners.BasePruner:
