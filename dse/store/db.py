@@ -32,6 +32,9 @@ from .schema import (SCHEMA_VERSION, metadata, metrics_table, migrate, o_trial_a
 
 from .names import DEFAULT_URL
 INIT_ATTEMPTS = 5
+GRACE_SECONDS = 30
+LOST_REASON = (f"worker lost: no heartbeat for {GRACE_SECONDS} s (its process died or lost the database); "
+               f"its design is claimed afresh")
 
 
 @dataclass(frozen=True)
@@ -113,8 +116,13 @@ class Store(Reader, Claims):
 
         kwargs: dict[str, Any] = {"engine_kwargs": engine_options(self.url)}
         if self._heartbeat:
-            kwargs.update(heartbeat_interval=10, grace_period=30)
+            kwargs.update(heartbeat_interval=10, grace_period=GRACE_SECONDS, heartbeat_stale_trial_callback=self._lost)
         return optuna.storages.RDBStorage(self.url, **kwargs)
+
+    def _lost(self, study: Any, trial: Any) -> None:
+        """Optuna failed a trial whose worker stopped sending heartbeats: say why, beside it."""
+        with self.engine.begin() as conn:
+            _write_attrs(conn, trial._trial_id, {names.FAIL_ATTR: LOST_REASON})
 
     # ---- studies ---------------------------------------------------------------------
     def load_study(self, name: str) -> Any:

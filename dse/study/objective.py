@@ -114,6 +114,8 @@ class Objective:
             self.attrs.update({n.STATUS_ATTR: n.PRUNED,
                                n.PRUNED_ATTR: f"not trained: other workers filled the {spec.n_trials} trials"})
             raise optuna.TrialPruned("n_trials reached")
+        # who trains it, visible while it runs: a lost worker's trial is told apart by it
+        self.store.set_attrs(spec.name, trial.number, {n.WORKER_ATTR: self.worker})
         return self._train(trial, design, engine, static)
 
     def _train(self, trial: optuna.Trial, design: Design, engine: engines.Engine,
