@@ -41,8 +41,16 @@ class Cluster:
     """`dask scheduler` and `dask worker` processes (no nanny: a killed worker stays dead)."""
 
     def __init__(self, folder: Path, n_workers: int) -> None:
+        self.procs: list[subprocess.Popen] = []
+        try:
+            self._start(folder, n_workers)
+        except BaseException:
+            self.close()  # no scheduler or worker outlives a failed start
+            raise
+
+    def _start(self, folder: Path, n_workers: int) -> None:
         self.file = folder / "scheduler.json"
-        self.procs = [subprocess.Popen([*DASK, "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+        self.procs += [subprocess.Popen([*DASK, "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
                                         "--scheduler-file", str(self.file)],
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
         self._wait(lambda: self.file.exists(), "scheduler")
@@ -136,8 +144,9 @@ def test_a_worker_killed_mid_trial_loses_only_its_trial(tmp_path, unique_name) -
     assert len(killed) == 1 and "died mid-trial" in killed[0].note, [(t.number, t.state, t.note) for t in trials]
 
 
-def wait_for_a_training_worker(url: str, name: str, pids: set[int]) -> int:
-    """The pid of a Dask worker once it trains a design (its trial RUNNING, the worker recorded)."""
+def wait_for_a_training_worker(url: str, name: str, pids: set[int] | None) -> int:
+    """The pid of a Dask worker (of `pids`, or any) once it trains a design (its trial RUNNING, its worker
+    recorded)."""
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
@@ -146,7 +155,7 @@ def wait_for_a_training_worker(url: str, name: str, pids: set[int]) -> int:
             running = []
         for trial in running:
             host, _, pid = trial.worker.rpartition(":")
-            if host == socket.gethostname() and int(pid or 0) in pids:
+            if host == socket.gethostname() and (pids is None or int(pid or 0) in pids):
                 time.sleep(0.5)  # well into training
                 return int(pid)
         time.sleep(0.1)
@@ -180,3 +189,25 @@ def test_dask_and_workers_are_exclusive(tmp_path, unique_name) -> None:
     result = subprocess.run([sys.executable, "-m", "dse", "run", str(spec), "--dask", "local:2", "--workers", "2"],
                             cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and "--dask and --workers" in result.stderr
+
+
+def test_ctrl_c_on_the_client_stops_a_local_cluster_cleanly(tmp_path, unique_name) -> None:
+    spec = spec_file(tmp_path, unique_name, 6, epochs=400)  # seconds a trial: Ctrl-C lands in one
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    client = subprocess.Popen([sys.executable, "-m", "dse", "run", str(spec), "--dask", "local:2", "--quiet",
+                               "--storage", url], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
+    try:
+        wait_for_a_training_worker(url, unique_name, None)
+        client.send_signal(signal.SIGINT)
+        _, err = client.communicate(timeout=120)
+    finally:
+        if client.poll() is None:
+            client.kill()
+    assert client.returncode == 130, err
+    assert "Traceback" not in err and "interrupted" in err, err
+    store = Store(url, create=False)
+    counts = store.status_counts(unique_name)
+    assert counts["running"] == 0 and counts["trained"] < 6, counts
+    cut = [t for t in store.trials(unique_name) if t.state == "fail"]
+    assert cut and all(t.note == "interrupted (Ctrl-C)" for t in cut)

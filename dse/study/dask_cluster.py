@@ -25,14 +25,17 @@ supervises the loops from the storage and the scheduler, every
 
 Ctrl-C sets a distributed :class:`~distributed.Event` that every loop checks
 after each trial. With ``local:K`` the client owns the cluster: it closes it at
-once and fails the trials it cut short ("interrupted"). On a cluster it does not
+once (its worker processes killed: a running task cannot be stopped otherwise) and fails
+the trials it cut short ("interrupted (Ctrl-C)"). On a cluster it does not
 own it waits for the running trials to be recorded; a second Ctrl-C leaves them
 to finish on their workers (Dask cannot stop a running task) and exits.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import signal
 import socket
 import time
 import uuid
@@ -72,13 +75,25 @@ def trial_loop(spec: StudySpec, storage: str, data_dir: str | None, device: str,
                stop_event: str) -> dict[str, Any]:
     """The task a Dask worker runs: trials of the study until it is done or the client says stop."""
     import torch
-    from distributed import Event
 
     torch.set_num_threads(max(1, threads))
-    stop = Event(stop_event)
     result = run_study(spec, storage=storage, data_dir=data_dir, device=device, show_progress=False,
-                       should_stop=stop.is_set)
+                       should_stop=lambda: event_is_set(stop_event))
     return {"worker": worker_label(), "ran": result.ran, "gave_up": result.gave_up}
+
+
+def event_is_set(name: str) -> bool:
+    """Whether the client set the stop event, asked of the scheduler through the worker's own
+    connection (a worker-side Client would outlive a worker the client closes); a scheduler that
+    cannot be asked says stop."""
+    from distributed import get_worker
+    from distributed.utils import sync
+
+    worker = get_worker()
+    try:
+        return bool(sync(worker.loop, worker.scheduler.event_is_set, name=name))
+    except Exception:  # noqa: BLE001: the scheduler is gone: this worker is going too
+        return True
 
 
 def reachable_storage(address: str, storage: str) -> str:
@@ -117,7 +132,7 @@ def connect(address: str) -> Iterator[tuple[Any, bool]]:
         k = _local_workers(address)
         threads = max(1, (os.cpu_count() or 1) // k)  # torch's threads: the cores shared out, as --workers
         with LocalCluster(n_workers=k, threads_per_worker=threads, processes=True, host="127.0.0.1",
-                          dashboard_address=None) as cluster, Client(cluster) as client:
+                          dashboard_address=None, silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
             yield client, True
         return
     try:
@@ -246,9 +261,13 @@ class Supervisor:
     def wind_down(self, owned: bool) -> None:
         """After Ctrl-C: every loop stops after its trial; see the module docstring."""
         self.stop.set()
-        if owned:
+        if owned:  # our own worker processes: cut their trials now, as --workers does (failed as interrupted)
             for future in self.loops.values():
                 future.cancel()
+            for label in self.labels.values():
+                pid = int(label.rpartition(":")[2])
+                if _alive(pid):
+                    os.kill(pid, signal.SIGKILL)
             return
         import sys
 

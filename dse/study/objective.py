@@ -67,9 +67,12 @@ class Objective:
         self.pruner = ParetoPruner(self.spec, self.store) if self.spec.pruner == "pareto" else None
 
     def __call__(self, trial: optuna.Trial) -> list[float]:
-        """One trial; its attributes are written once, with its rows (one transaction), however it ends."""
+        """One trial: its worker recorded as it starts, every other attribute once, with its rows (one
+        transaction), however it ends."""
         self.current = trial.number
         self.attrs = {n.WORKER_ATTR: self.worker}
+        # who runs it, visible while it runs: a lost worker's trials are told apart by it
+        self.store.set_attrs(self.spec.name, trial.number, self.attrs)
         try:
             return self._trial(trial)
         except optuna.TrialPruned:
@@ -114,8 +117,6 @@ class Objective:
             self.attrs.update({n.STATUS_ATTR: n.PRUNED,
                                n.PRUNED_ATTR: f"not trained: other workers filled the {spec.n_trials} trials"})
             raise optuna.TrialPruned("n_trials reached")
-        # who trains it, visible while it runs: a lost worker's trial is told apart by it
-        self.store.set_attrs(spec.name, trial.number, {n.WORKER_ATTR: self.worker})
         return self._train(trial, design, engine, static)
 
     def _train(self, trial: optuna.Trial, design: Design, engine: engines.Engine,
