@@ -132,7 +132,8 @@ def connect(address: str) -> Iterator[tuple[Any, bool]]:
         k = _local_workers(address)
         threads = max(1, (os.cpu_count() or 1) // k)  # torch's threads: the cores shared out, as --workers
         with LocalCluster(n_workers=k, threads_per_worker=threads, processes=True, host="127.0.0.1",
-                          dashboard_address=None, silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+                          dashboard_address=None, scheduler_kwargs={"dashboard": False},
+                          silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
             yield client, True
         return
     try:
@@ -218,7 +219,8 @@ class Supervisor:
 
     def _start(self, addresses: list[str], workers: dict[str, dict]) -> None:
         """A trial loop on each of these workers (pinned there; a GPU worker's loop holds its GPU)."""
-        self.labels.update(self.client.run(worker_label, workers=addresses))
+        labels = self.client.run(worker_label, workers=addresses, on_error="return")
+        self.labels.update({a: label for a, label in labels.items() if isinstance(label, str)})
         for address in addresses:
             info = workers[address]
             resources = {"GPU": 1} if info.get("resources", {}).get("GPU") else None
@@ -264,6 +266,7 @@ class Supervisor:
         if owned:  # our own worker processes: cut their trials now, as --workers does (failed as interrupted)
             for future in self.loops.values():
                 future.cancel()
+            logging.getLogger("distributed").setLevel(logging.CRITICAL)  # the lost connections are ours
             for label in self.labels.values():
                 pid = int(label.rpartition(":")[2])
                 if _alive(pid):
