@@ -127,7 +127,7 @@ def test_a_study_on_a_dask_cluster(cluster, storage_url, unique_name, tmp_path) 
 def test_a_worker_killed_mid_trial_loses_only_its_trial(tmp_path, unique_name) -> None:
     cluster = Cluster(tmp_path, 2)
     url = f"sqlite:///{tmp_path / 'kill.db'}"
-    spec = load_spec(str(spec_file(tmp_path, unique_name, 4, epochs=25)))
+    spec = load_spec(str(spec_file(tmp_path, unique_name, 4, epochs=200)))
     outcome: dict = {}
     runner = threading.Thread(target=lambda: outcome.update(
         result=run_dask(spec, cluster.address, storage=url, show_progress=False)))
@@ -156,7 +156,7 @@ def wait_for_a_training_worker(url: str, name: str, pids: set[int] | None) -> in
         for trial in running:
             host, _, pid = trial.worker.rpartition(":")
             if host == socket.gethostname() and (pids is None or int(pid or 0) in pids):
-                time.sleep(0.5)  # well into training
+                time.sleep(0.2)  # into training (a trial takes seconds)
                 return int(pid)
         time.sleep(0.1)
     raise TimeoutError("no trial started training")
