@@ -88,7 +88,7 @@ def check_device(device: str) -> None:
 
 
 def _run(spec_path: str, storage: str, data_dir: str | None, device: str, n_trials: int | None,
-         quiet: bool, report: bool, workers: int = 1, new_name: str | None = None) -> None:
+         quiet: bool, report: bool, workers: int = 1, new_name: str | None = None, dask: str | None = None) -> None:
     from .spec import load_spec
     from .store.url import check_storage, shown
     from .study import PROPOSALS_PER_TRIAL, run_study
@@ -97,9 +97,12 @@ def _run(spec_path: str, storage: str, data_dir: str | None, device: str, n_tria
     check_storage(storage)
     spec = load_spec(spec_path, n_trials=n_trials, name=new_name)
     click.echo(f"study {spec.name}: engine {spec.engine}, data set {spec.dataset}, {spec.n_trials} trials, "
-               f"sampler {spec.sampler}{f', {workers} workers' if workers > 1 else ''}; storage {shown(storage)}",
-               err=True)
-    if workers > 1:
+               f"sampler {spec.sampler}{f', {workers} workers' if workers > 1 else ''}"
+               f"{f', Dask cluster {dask}' if dask else ''}; storage {shown(storage)}", err=True)
+    signal_exit = 130
+    if dask:
+        counts, interrupted, gave_up = _run_dask(spec, dask, storage, data_dir, device, quiet)
+    elif workers > 1:
         from .study.local_workers import run_workers
 
         result = run_workers(spec, spec_path, workers, storage=storage, data_dir=data_dir, device=device,
@@ -140,6 +143,18 @@ def _run(spec_path: str, storage: str, data_dir: str | None, device: str, n_tria
         sys.exit(signal_exit)
 
 
+def _run_dask(spec, address: str, storage: str, data_dir: str | None, device: str,
+              quiet: bool) -> tuple[dict[str, int], bool, bool]:
+    from .study.dask_cluster import run_dask
+
+    result = run_dask(spec, address, storage=storage, data_dir=data_dir, device=device, show_progress=not quiet)
+    for line in result.failures[:1]:
+        click.echo(f"a Dask trial loop failed: {line}", err=True)
+        if not result.counts.get("trained"):
+            sys.exit(1)
+    return result.counts, result.interrupted, result.gave_up
+
+
 def _no_design_trained(store, name: str) -> None:
     """Exit 1 saying why: the first distinct reasons the trials gave."""
     reasons = list(dict.fromkeys(t.note for t in store.trials(name) if t.note))[:3]
@@ -156,10 +171,16 @@ def _tally(counts: dict[str, int]) -> str:
 @_run_options
 @click.option("--workers", type=click.IntRange(min=1, max=256), default=1, show_default=True,
               help="Worker processes on this machine sharing the study (SQLite included).")
+@click.option("--dask", default=None, metavar="ADDRESS",
+              help="Run trials on the Dask cluster at tcp://HOST:PORT (one trial per worker process; storage "
+                   "reachable by every worker, e.g. PostgreSQL), or local:K for a local cluster of K workers.")
 def run(spec: str, storage: str, data_dir: str | None, device: str, n_trials: int | None, quiet: bool,
-        new_name: str | None, workers: int) -> None:
+        new_name: str | None, workers: int, dask: str | None) -> None:
     """Run (or continue) the study in SPEC, then print its Pareto front and write its report."""
-    _run(spec, storage, data_dir, device, n_trials, quiet, report=True, workers=workers, new_name=new_name)
+    if dask and workers > 1:
+        raise UserError("--dask and --workers: give one; a Dask cluster's workers are its own (local:K for K here)")
+    _run(spec, storage, data_dir, device, n_trials, quiet, report=True, workers=workers, new_name=new_name,
+         dask=dask)
 
 
 @cli.command()

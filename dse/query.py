@@ -54,6 +54,7 @@ def _row(point: PointRecord) -> dict:
     row["duration_s"] = point.duration_s
     row["note"] = _note(point)
     row["parent"] = point.parent_label
+    row["worker"] = point.worker
     return row
 
 

@@ -51,6 +51,7 @@ def test_a_schema_1_database_opens_and_reads_as_it_did(old_db: str, capsys) -> N
     for row, old in zip(rows, before):
         assert row.pop("status") == ("rejected" if old["state"] == "pruned" else "variant" if old["variant"] else "trained")
         assert row.pop("parent") == ("1" if old["variant"] else "")  # T=1 derives from trial 1's trained design
+        assert row.pop("worker") == ""  # the old study recorded none
         if old["variant"] == "T=1":
             assert row.pop("timesteps") == 1 and old.pop("timesteps") == 4  # the variant's own T, not its parent's
         assert row == old

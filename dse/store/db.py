@@ -34,6 +34,9 @@ from .url import EXAMPLE_URLS, check_storage, open_error, shown
 
 from .names import DEFAULT_URL
 INIT_ATTEMPTS = 5
+GRACE_SECONDS = 30
+LOST_REASON = (f"worker lost: no heartbeat for {GRACE_SECONDS} s (its process died or lost the database); "
+               f"its design is claimed afresh")
 
 
 @dataclass(frozen=True)

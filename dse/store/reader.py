@@ -195,7 +195,7 @@ def _point(trial: TrialRecord, variant: str, kind: str, parent: str | None, chan
         kind, parent = "reused", None
     return PointRecord(trial.number, variant, kind, parent, trial.state, {**trial.fixed, **trial.params, **changed},
                        metrics,
-                       trial.duration_s, trial.note, status, trial.reused_from)
+                       trial.duration_s, trial.note, status, trial.reused_from, trial.worker)
 
 
 def _value(value: float | None, value_type: str) -> float:

@@ -135,6 +135,8 @@ class PointRecord:
     status: str = "trained"
     """trained, variant, rejected, reused, pruned, failed or running."""
     reused_from: int | None = None
+    worker: str = ""
+    """host:pid of the process that ran the trial (a Dask worker's, under ``dse run --dask``)."""
 
     @property
     def label(self) -> str:

@@ -12,7 +12,7 @@ import json
 import logging
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import optuna
 from optuna.trial import TrialState
@@ -152,11 +152,14 @@ PROPOSALS_PER_TRIAL = 20
 
 class Stopper:
     """After every trial: stop once n_trials designs are trained (by any worker), when the
-    proposals run out, or on Ctrl-C."""
+    proposals run out, on Ctrl-C, or when `should_stop` (e.g. a Dask client's stop event) says so."""
 
-    def __init__(self, spec: StudySpec, store: Store, objective: Objective, progress: Progress) -> None:
+    def __init__(self, spec: StudySpec, store: Store, objective: Objective, progress: Progress,
+                 should_stop: Callable[[], bool] | None = None) -> None:
         self.spec, self.store, self.objective, self.progress = spec, store, objective, progress
+        self.should_stop = should_stop
         self.gave_up = False
+        self.stopped = False
 
     @property
     def cap(self) -> int:
@@ -176,14 +179,15 @@ class Stopper:
         self.progress.trial_done(trial, counts)
         # every slot trained or being trained by another worker: its trials finish the study
         full = self.store.slots_used(self.spec.name) >= self.cap
-        if self.done(counts) or full or self.objective.interrupt.requested:
+        self.stopped = self.stopped or bool(self.should_stop and self.should_stop())
+        if self.done(counts) or full or self.objective.interrupt.requested or self.stopped:
             study.stop()
 
 
 def run_study(spec: StudySpec, *, storage: str, data_dir: str | None = None, device: str = "cpu",
-              show_progress: bool = True) -> RunResult:
+              show_progress: bool = True, should_stop: Callable[[], bool] | None = None) -> RunResult:
     """Run (or continue) the study until n_trials designs are trained (rejected, reused and
-    failed trials do not count)."""
+    failed trials do not count), or until `should_stop()`, asked after each trial, is true."""
     quiet_optuna()
     check_feasible(spec)
     data = load_dataset(spec.dataset, data_dir)  # before the database: bad data writes nothing
@@ -193,7 +197,7 @@ def run_study(spec: StudySpec, *, storage: str, data_dir: str | None = None, dev
     before = store.status_counts(spec.name)
     progress = Progress(total=spec.n_trials, counts=before, enabled=show_progress, objectives=spec.objectives)
     objective = Objective(spec, data, store, device, progress)
-    stopper = Stopper(spec, store, objective, progress)
+    stopper = Stopper(spec, store, objective, progress, should_stop)
     interrupted = False
     try:
         with objective.interrupt.installed():
@@ -203,7 +207,7 @@ def run_study(spec: StudySpec, *, storage: str, data_dir: str | None = None, dev
                     break
                 study.optimize(objective, n_trials=None, catch=(Exception,), callbacks=[stopper],
                                gc_after_trial=False)
-                if stopper.gave_up or objective.interrupt.requested:
+                if stopper.gave_up or stopper.stopped or objective.interrupt.requested:
                     break
     except KeyboardInterrupt:
         interrupted = True
