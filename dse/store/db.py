@@ -180,6 +180,14 @@ class Store(Reader, Claims):
                     metrics_table.c.metric.in_([r.metric for r in rows])))
             _insert_metrics(conn, study_name, trial_id, number, metrics)
 
+    def apply_rescore(self, study_name: str, rows: Mapping[int, Mapping[str, list[MetricRow]]],
+                      values: Mapping[int, Mapping[int, float]], metrics_attr: Mapping[int, Mapping[str, float]],
+                      record: Mapping[str, Any]) -> None:
+        """``dse rescore``'s writes in one transaction (:func:`dse.store.updates.apply_rescore`)."""
+        from .updates import apply_rescore
+
+        apply_rescore(self, study_name, rows, values, metrics_attr, record)
+
     def _stored_trial_id(self, study_name: str, number: int) -> int:
         query = sa.select(profiles_table.c.trial_id).where(
             profiles_table.c.study_name == study_name, profiles_table.c.trial_number == number).limit(1)

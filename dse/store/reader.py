@@ -180,6 +180,14 @@ class Reader:
         with self.engine.connect() as conn:
             return {objectives[i]: (low, high) for i, low, high in conn.execute(query) if i < len(objectives)}
 
+    def rescores(self, name: str) -> list[dict[str, Any]]:
+        """What each ``dse rescore`` of the study did, oldest first (cost-model versions included)."""
+        sid = self.study_id(name)
+        with self.engine.connect() as conn:
+            text = conn.execute(sa.select(o_study_attrs.c.value_json).where(
+                o_study_attrs.c.study_id == sid, o_study_attrs.c.key == names.RESCORES_ATTR)).scalar()
+        return json.loads(text) if text else []
+
     def metric_units(self, name: str) -> dict[str, tuple[str, str]]:
         """``{metric: (model, unit)}`` of every metric stored for the study."""
         query = sa.select(metrics_table.c.metric, metrics_table.c.model, metrics_table.c.unit
