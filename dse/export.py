@@ -45,13 +45,7 @@ def neurobench_export(study_name: str, storage: str | Store, trial: int | None =
     """``[{"study", "trial", "neurobench", "results"}]`` for every trained design, or the
     results dict of trial `trial` alone."""
     store = open_store(storage)
-    points = [p for p in store.points(study_name, variants=False, states=("complete",))
-              if p.status == n.TRAINED_STATUS and p.variant == n.TRAINED]
-    if trial is not None:
-        points = [p for p in points if p.trial == trial]
-        if not points:
-            raise UserError(f"--trial {trial}: not a trained design of {study_name}; "
-                            f"see `dse query {study_name} --where \"status == 'trained'\"`")
+    points = _trained(store, study_name, trial)
     missing = [p.key for p in points if any(m not in p.metrics for m in NEUROBENCH_METRICS)]
     profiles = store.profiles(study_name, missing) if missing else {}
     out = []
@@ -63,6 +57,17 @@ def neurobench_export(study_name: str, storage: str | Store, trial: int | None =
         out.append({"study": study_name, "trial": point.trial, "neurobench": NEUROBENCH_VERSION,
                     "results": neurobench_results(metrics, accuracy if accuracy == accuracy else None)})
     return out[0]["results"] if trial is not None else out
+
+
+def _trained(store: Store, study_name: str, trial: int | None) -> list:
+    points = [p for p in store.points(study_name, variants=False, states=("complete",))
+              if p.status == n.TRAINED_STATUS and p.variant == n.TRAINED]
+    if trial is not None:
+        points = [p for p in points if p.trial == trial]
+        if not points:
+            raise UserError(f"--trial {trial}: not a trained design of {study_name}; "
+                            f"see `dse query {study_name} --where \"status == 'trained'\"`")
+    return points
 
 
 def neurobench_json(study_name: str, storage: str | Store, trial: int | None = None) -> str:

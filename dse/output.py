@@ -54,8 +54,31 @@ def render(frame, fmt: str) -> str:
         return frame.to_csv(index=False)
     if fmt == "json":
         return to_json(frame) + "\n"
+    if not len(frame):
+        return "(no rows)\n"
+    if len(frame) > 200:  # pandas' formatter takes about a second per 5,000 rows of 45 columns
+        return fast_table(frame)
     with pd.option_context("display.max_columns", None, "display.width", 250, "display.max_colwidth", 40):
-        return (frame.to_string(index=False) if len(frame) else "(no rows)") + "\n"
+        return frame.to_string(index=False) + "\n"
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return "NaN" if value != value else format(value, ".6g")
+    text = "NaN" if value is None else str(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def fast_table(frame) -> str:
+    """Right-aligned columns, floats to 6 significant digits, cells cut at 40 characters."""
+    columns = [[str(c)] + [_cell(plain_cell(v)) for v in frame[c].tolist()] for c in frame.columns]
+    widths = [max(map(len, col)) for col in columns]
+    lines = (" ".join(col[i].rjust(w) for col, w in zip(columns, widths)) for i in range(len(frame) + 1))
+    return "\n".join(lines) + "\n"
+
+
+def plain_cell(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") and not isinstance(value, (list, tuple, dict, str)) else value
 
 
 def check(fmt: str, path: str | None) -> None:

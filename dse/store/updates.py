@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 import sqlalchemy as sa
 
@@ -24,11 +24,10 @@ def apply_rescore(store: Any, study_name: str, rows: Mapping[int, Mapping[str, l
     """Replace metric rows (by trial number and variant), set objective values
     (``{number: {objective index: value}}``), merge ``dse_metrics`` and append `record` to the
     study's ``dse_rescores``: all of it or none."""
-    from .db import _insert_metrics
-
     sid = store.study_id(study_name)
     with store.engine.begin() as conn:
-        ids = dict(conn.execute(sa.select(o_trials.c.number, o_trials.c.trial_id).where(o_trials.c.study_id == sid)))
+        ids = {r.number: r.trial_id for r in conn.execute(
+            sa.select(o_trials.c.number, o_trials.c.trial_id).where(o_trials.c.study_id == sid))}
         for number, by_variant in rows.items():
             for variant, metric_rows in by_variant.items():
                 conn.execute(metrics_table.delete().where(
@@ -53,8 +52,9 @@ def _set_value(conn: sa.Connection, trial_id: int, objective: int, value: float)
 def _merge_metrics_attr(conn: sa.Connection, by_id: Mapping[int, Mapping[str, float]]) -> None:
     if not by_id:
         return
-    old = dict(conn.execute(sa.select(o_trial_attrs.c.trial_id, o_trial_attrs.c.value_json).where(
-        o_trial_attrs.c.key == names.METRICS_ATTR, o_trial_attrs.c.trial_id.in_(list(by_id)))))
+    old = {r.trial_id: r.value_json for r in conn.execute(sa.select(o_trial_attrs.c.trial_id, o_trial_attrs.c.value_json)
+                                                          .where(o_trial_attrs.c.key == names.METRICS_ATTR,
+                                                                 o_trial_attrs.c.trial_id.in_(list(by_id))))}
     conn.execute(o_trial_attrs.delete().where(o_trial_attrs.c.key == names.METRICS_ATTR,
                                               o_trial_attrs.c.trial_id.in_(list(by_id))))
     conn.execute(o_trial_attrs.insert(), [
@@ -69,3 +69,16 @@ def _append_study_attr(conn: sa.Connection, study_id: int, key: str, item: Any) 
     conn.execute(o_study_attrs.delete().where(*where))
     conn.execute(o_study_attrs.insert().values(study_id=study_id, key=key,
                                                value_json=json.dumps([*json.loads(old or "[]"), item])))
+
+
+def _insert_metrics(conn: sa.Connection, study_name: str, trial_id: int, number: int,
+                    metrics: Mapping[str, Iterable[MetricRow]]) -> None:
+    rows = [dict(trial_id=trial_id, variant=variant, study_name=study_name, trial_number=number,
+                 metric=r.metric, model=r.model, value=_finite_or_none(r.value), unit=r.unit)
+            for variant, rows_ in metrics.items() for r in rows_]
+    if rows:
+        conn.execute(metrics_table.insert(), rows)
+
+
+def _finite_or_none(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
