@@ -35,17 +35,11 @@ def output_options(command: Callable) -> Callable:
     return wrapper
 
 
-def emit(frame, fmt: str) -> None:
-    import pandas as pd
+def emit(frame, fmt: str, path: str | None = None) -> None:
+    """Rows to stdout (or `path`); JSON keeps every float exact (:mod:`dse.output`)."""
+    from .output import write
 
-    if fmt == "csv":
-        click.echo(frame.to_csv(index=False), nl=False)
-    elif fmt == "json":
-        click.echo(json.dumps(json.loads(frame.to_json(orient="records")), indent=1))
-    else:
-        with pd.option_context("display.max_columns", None, "display.width", 250,
-                               "display.max_colwidth", 40):
-            click.echo(frame.to_string(index=False) if len(frame) else "(no rows)")
+    write(frame, fmt, path, echo=click.echo)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -209,16 +203,54 @@ def report(study: str, storage: str, output: str | None) -> None:
 @cli.command()
 @click.argument("study")
 @storage_option
-@output_options
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "parquet"]), default="table",
+              show_default=True, help="Output format (parquet needs -o FILE).")
+@click.option("-o", "--output", type=click.Path(), default=None, help="Write to FILE instead of stdout.")
 @click.option("--variants", is_flag=True, help="Add a row per extra design point (e.g. T=4 evaluations).")
 @click.option("--state", "states", multiple=True,
               type=click.Choice(["complete", "pruned", "fail", "running", "waiting"]),
               help="Only trials in this state (repeatable).")
-def query(study: str, storage: str, fmt: str, variants: bool, states: tuple[str, ...]) -> None:
-    """Every trial of STUDY: one row per trial, one column per parameter and metric."""
+@click.option("--where", default=None, metavar="EXPR",
+              help="Keep rows where EXPR holds, e.g. \"accuracy > 0.9 and weight_bits in [4, 8]\".")
+@click.option("--sort", default=None, metavar="KEY[,KEY]", help="Order by columns; -KEY descending.")
+@click.option("--pareto", is_flag=True, help="Only Pareto-optimal feasible design points (variants compete).")
+@click.option("--limit", type=click.IntRange(min=0), default=None, metavar="N", help="At most N rows.")
+@click.option("--columns", default=None, metavar="A,B,C", help="Only these columns, in this order.")
+def query(study: str, storage: str, fmt: str, output: str | None, variants: bool, states: tuple[str, ...],
+          where: str | None, sort: str | None, pareto: bool, limit: int | None, columns: str | None) -> None:
+    """Every trial of STUDY: one row per trial, one column per parameter and metric; filter,
+    sort and pick rows and columns (see README, "Querying")."""
+    from .output import check
     from .query import query as run_query
+    from .where import parse
 
-    emit(run_query(study, storage, variants=variants, states=states or None), fmt)
+    check(fmt, output)  # before the database is read: nothing written on bad input
+    if where is not None:
+        parse(where)
+    emit(run_query(study, storage, variants=variants, states=states or None, where=where, sort=sort,
+                   pareto=pareto, limit=limit, columns=columns), fmt, output)
+
+
+@cli.command()
+@click.argument("study")
+@storage_option
+@click.option("--neurobench", is_flag=True, required=True, help="NeuroBench 2.3's metric names and JSON layout.")
+@click.option("--trial", "trial", type=int, default=None, metavar="N", help="Only trial N (its results object).")
+@click.option("-o", "--output", type=click.Path(), default=None, help="Write to FILE instead of stdout.")
+def export(study: str, storage: str, neurobench: bool, trial: int | None, output: str | None) -> None:
+    """Each trained design of STUDY under NeuroBench 2.3's names, as its harness's Benchmark.run
+    returns them (Footprint, ConnectionSparsity, ClassificationAccuracy, ActivationSparsity,
+    MembraneUpdates, SynapticOperations)."""
+    from pathlib import Path
+
+    from .export import neurobench_json
+
+    text = neurobench_json(study, storage, trial)
+    if output:
+        Path(output).write_text(text)
+        click.echo(f"exported: {output}", err=True)
+    else:
+        click.echo(text, nl=False)
 
 
 @cli.command()
@@ -312,8 +344,13 @@ def rescore(study: str, storage: str, model_names: str | None, options: tuple[st
     except ValueError as exc:
         raise UserError(str(exc)) from None
     names = [m.strip() for m in model_names.split(",")] if model_names else None
-    count = run_rescore(study, storage, names, parsed)
-    click.echo(f"rescored {count} design point(s) of {study}", err=True)
+    result = run_rescore(study, storage, names, parsed)
+    click.echo(f"rescored {result.points} design point(s) of {study}", err=True)
+    if result.objectives:
+        click.echo(f"updated Optuna's objective values ({', '.join(result.objectives)}) and dse_metrics of "
+                   f"{result.trials} trial(s): optuna-dashboard and optuna.load_study show the new values", err=True)
+    else:
+        click.echo("no objective of the study was rescored: Optuna's objective values are unchanged", err=True)
 
 
 def main(argv: list[str] | None = None) -> None:

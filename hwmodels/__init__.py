@@ -49,6 +49,10 @@ from ._registry import PluginWarning
 from .profile import LayerProfile, Profile
 from .validation import Boolean, Constraint, Interval, Invalid, ListOf, StrOptions, String
 
+__version__ = "0.1.0"
+"""The cost models' version: ``dse rescore`` records it beside the metrics it produced
+(raise it whenever a formula changes, so a report can tell old values from new)."""
+
 __all__ = ["Profile", "LayerProfile", "evaluate", "breakdown", "available", "broken", "get", "CostModel", "Option",
            "parse_options", "PluginWarning",
            "Constraint", "Interval", "StrOptions", "Boolean", "String", "ListOf", "Invalid"]

@@ -30,6 +30,7 @@ from .lost import GRACE_SECONDS, HEARTBEAT_SECONDS
 from .reader import Reader
 from .schema import (SCHEMA_VERSION, metadata, metrics_table, migrate, o_trial_attrs, profiles_table, schema_table,
                      variants_table)
+from .updates import _insert_metrics, apply_rescore
 from .url import EXAMPLE_URLS, check_storage, open_error, shown
 
 from .names import DEFAULT_URL
@@ -183,21 +184,18 @@ class Store(Reader, Claims):
                     metrics_table.c.metric.in_([r.metric for r in rows])))
             _insert_metrics(conn, study_name, trial_id, number, metrics)
 
+    def apply_rescore(self, study_name: str, rows: Mapping[int, Mapping[str, list[MetricRow]]],
+                      values: Mapping[int, Mapping[int, float]], metrics_attr: Mapping[int, Mapping[str, float]],
+                      record: Mapping[str, Any]) -> None:
+        """``dse rescore``'s writes in one transaction (:func:`dse.store.updates.apply_rescore`)."""
+        apply_rescore(self, study_name, rows, values, metrics_attr, record)
+
     def _stored_trial_id(self, study_name: str, number: int) -> int:
         query = sa.select(profiles_table.c.trial_id).where(
             profiles_table.c.study_name == study_name, profiles_table.c.trial_number == number).limit(1)
         with self.engine.connect() as conn:
             found = conn.execute(query).scalar()
         return found if found is not None else self.trial_id(study_name, number)
-
-
-def _insert_metrics(conn: sa.Connection, study_name: str, trial_id: int, number: int,
-                    metrics: Mapping[str, Iterable[MetricRow]]) -> None:
-    rows = [dict(trial_id=trial_id, variant=variant, study_name=study_name, trial_number=number,
-                 metric=r.metric, model=r.model, value=_finite_or_none(r.value), unit=r.unit)
-            for variant, rows_ in metrics.items() for r in rows_]
-    if rows:
-        conn.execute(metrics_table.insert(), rows)
 
 
 def _write_attrs(conn: sa.Connection, trial_id: int, attrs: Mapping[str, Any]) -> None:
@@ -227,10 +225,6 @@ def _is_race(exc: sa.exc.DBAPIError) -> bool:
         return True
     text = str(exc.orig).lower() if exc.orig is not None else ""
     return "already exists" in text or "locked" in text or "duplicate" in text
-
-
-def _finite_or_none(value: float | None) -> float | None:
-    return value if value is not None and math.isfinite(value) else None
 
 
 def engine_options(url: str) -> dict[str, Any]:

@@ -27,6 +27,10 @@ WORKERS_TABLE = "dse_workers"
 SPEC_ATTR = "dse_spec"
 """The study's stored spec (:class:`dse.store.records.StoredSpec`, JSON)."""
 
+RESCORES_ATTR = "dse_rescores"
+"""One entry per ``dse rescore``: when, the models with their versions, the options, which
+metrics each model produced and which objectives Optuna's values were updated for."""
+
 # ---- Optuna trial user attributes -----------------------------------------------------
 DESIGN_ATTR = "design"
 """The resolved design a trial trained: every key, defaults included, and the engine."""

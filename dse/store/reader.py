@@ -114,9 +114,12 @@ class Reader:
             for r in conn.execute(sa.select(o_params).where(o_params.c.trial_id.in_(of_study))):
                 if r.trial_id in by_id:
                     by_id[r.trial_id]["params"][r.param_name] = decode_param(r.param_value, r.distribution_json)
-            for r in conn.execute(sa.select(o_trial_attrs).where(o_trial_attrs.c.trial_id.in_(of_study))):
-                if r.trial_id in by_id:
-                    by_id[r.trial_id]["attrs"][r.key] = json.loads(r.value_json)
+            # dse_metrics (every metric again, for Optuna's own tools) is no part of a record
+            for trial_id, key, value in conn.execute(sa.select(
+                    o_trial_attrs.c.trial_id, o_trial_attrs.c.key, o_trial_attrs.c.value_json).where(
+                    o_trial_attrs.c.trial_id.in_(of_study), o_trial_attrs.c.key != names.METRICS_ATTR)).all():
+                if trial_id in by_id:
+                    by_id[trial_id]["attrs"][key] = json.loads(value)
             for r in conn.execute(sa.select(o_values).where(o_values.c.trial_id.in_(of_study))):
                 if r.trial_id in by_id:
                     by_id[r.trial_id]["values"][r.objective] = _value(r.value, r.value_type)
@@ -129,14 +132,9 @@ class Reader:
         the trial it was served from; training-phase metrics are ``training_<metric>`` of every
         point of their trial."""
         trials = trials if trials is not None else self.trials(name, states)
-        metrics: dict[tuple[int, str], dict[str, float]] = {}
         lineage: dict[int, dict[str, tuple[str, str | None, dict]]] = {}
         with self.engine.connect() as conn:
-            for r in conn.execute(sa.select(metrics_table.c.trial_number, metrics_table.c.variant,
-                                            metrics_table.c.metric, metrics_table.c.value)
-                                  .where(metrics_table.c.study_name == name)):
-                metrics.setdefault((r.trial_number, r.variant), {})[r.metric] = \
-                    r.value if r.value is not None else float("nan")
+            metrics = _metrics(conn, name, variants)
             for r in conn.execute(sa.select(variants_table).where(variants_table.c.study_name == name)):
                 lineage.setdefault(r.trial_number, {})[r.variant] = (r.kind, r.parent, json.loads(r.params))
         out = []
@@ -180,12 +178,36 @@ class Reader:
         with self.engine.connect() as conn:
             return {objectives[i]: (low, high) for i, low, high in conn.execute(query) if i < len(objectives)}
 
+    def rescores(self, name: str) -> list[dict[str, Any]]:
+        """What each ``dse rescore`` of the study did, oldest first (cost-model versions included)."""
+        sid = self.study_id(name)
+        with self.engine.connect() as conn:
+            text = conn.execute(sa.select(o_study_attrs.c.value_json).where(
+                o_study_attrs.c.study_id == sid, o_study_attrs.c.key == names.RESCORES_ATTR)).scalar()
+        return json.loads(text) if text else []
+
     def metric_units(self, name: str) -> dict[str, tuple[str, str]]:
         """``{metric: (model, unit)}`` of every metric stored for the study."""
         query = sa.select(metrics_table.c.metric, metrics_table.c.model, metrics_table.c.unit
                           ).where(metrics_table.c.study_name == name).distinct()
         with self.engine.connect() as conn:
             return {r.metric: (r.model, r.unit) for r in conn.execute(query)}
+
+
+def _metrics(conn: sa.Connection, name: str, variants: bool) -> dict[tuple[int, str], dict[str, float]]:
+    """Every stored metric by (trial number, variant), in one fetch; NaN where none was stored."""
+    query = sa.select(metrics_table.c.trial_number, metrics_table.c.variant, metrics_table.c.metric,
+                      metrics_table.c.value).where(metrics_table.c.study_name == name)
+    if not variants:  # a study's variants hold about half its metric rows
+        query = query.where(metrics_table.c.variant.in_([names.TRAINED, names.TRAINING]))
+    nan = float("nan")
+    out: dict[tuple[int, str], dict[str, float]] = {}
+    for number, variant, metric, value in conn.execute(query).all():
+        into = out.get((number, variant))
+        if into is None:
+            into = out[(number, variant)] = {}
+        into[metric] = value if value is not None else nan
+    return out
 
 
 def _point(trial: TrialRecord, variant: str, kind: str, parent: str | None, changed: dict,
