@@ -141,7 +141,9 @@ def test_a_worker_killed_mid_trial_loses_only_its_trial(tmp_path, unique_name) -
         cluster.close()
     trials = check_study(url, unique_name, 4, min_workers=1)
     killed = [t for t in trials if t.worker.endswith(f":{victim}") and t.state == "fail"]
-    assert len(killed) == 1 and "died mid-trial" in killed[0].note, [(t.number, t.state, t.note) for t in trials]
+    # failed with its reason: by the client (its worker left the cluster) or by the sweep (its process is gone)
+    assert len(killed) == 1 and ("died mid-trial" in killed[0].note or killed[0].note.startswith("worker lost")), \
+        [(t.number, t.state, t.note) for t in trials]
 
 
 def wait_for_a_training_worker(url: str, name: str, pids: set[int] | None) -> int:
@@ -170,12 +172,12 @@ def test_dse_run_on_a_local_dask_cluster(tmp_path, unique_name) -> None:
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     assert (tmp_path / "reports" / f"{unique_name}.html").exists()
-    check_study(f"sqlite:///{tmp_path / 'local.db'}", unique_name, 4)
+    check_study(f"sqlite:///{tmp_path / 'local.db'}", unique_name, 4, min_workers=1)  # under load one may take all
 
 
 def test_a_relative_sqlite_path_is_refused_for_a_remote_cluster(tmp_path, unique_name) -> None:
     spec = spec_file(tmp_path, unique_name, 2)
-    result = subprocess.run([sys.executable, "-m", "dse", "run", str(spec), "--dask", "tcp://10.255.0.1:8786",
+    result = subprocess.run([sys.executable, "-m", "dse", "run", str(spec), "--dask", "tcp://scheduler.invalid:8786",
                              "--storage", "sqlite:///trials.db"], cwd=tmp_path, capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 2
