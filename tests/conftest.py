@@ -97,3 +97,17 @@ def dense(name: str = "fc", **kw) -> LayerProfile:
 
 def profile_of(*layers: LayerProfile, timesteps: int = 1, **kw) -> Profile:
     return Profile(layers=tuple(layers), timesteps=timesteps, **kw)
+
+
+def invoke(capsys, args: list[str]) -> tuple[int, str, str]:
+    """Run `dse ARGS` in-process as the console script would: (exit code, stdout, stderr)."""
+    from dse.cli import main
+
+    capsys.readouterr()
+    try:
+        main(args)
+        code = 0
+    except SystemExit as exc:
+        code = exc.code or 0
+    out = capsys.readouterr()
+    return code, out.out, out.err

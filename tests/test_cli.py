@@ -21,16 +21,7 @@ def test_every_command_has_help_and_is_in_the_readme(name: str) -> None:
     assert result.exit_code == 0 and "Usage:" in result.output
 
 
-def invoke(capsys, args: list[str]) -> tuple[int, str, str]:
-    """Run `dse ARGS` in-process: (exit code, stdout, stderr)."""
-    capsys.readouterr()
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code or 0
-    out = capsys.readouterr()
-    return code, out.out, out.err
+from tests.conftest import invoke  # noqa: E402
 
 
 def test_run_query_report_studies_and_rescore(workdir, tiny_spec, capsys) -> None:

@@ -7,18 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from dse.cli import main
+from dse.cli import main  # noqa: F401
+from tests.conftest import invoke
 
 
 def run_cli(capsys, args: list[str]) -> tuple[int, list[str]]:
     """`dse ARGS` in-process: (exit code, stderr lines)."""
-    capsys.readouterr()
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code or 0
-    return code, capsys.readouterr().err.strip().splitlines()
+    code, _, err = invoke(capsys, args)
+    return code, err.strip().splitlines()
 
 
 def errors(lines: list[str]) -> list[str]:

@@ -12,6 +12,7 @@ import pytest
 import hwmodels
 from benchmarks.synthetic_study import make_study
 from dse.cli import main
+from tests.conftest import invoke
 from dse.pareto import nondominated
 from dse.query import query
 
@@ -25,14 +26,7 @@ def study(tmp_path_factory):
 
 
 def run(capsys, args):
-    capsys.readouterr()
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code or 0
-    out = capsys.readouterr()
-    return code, out.out, out.err
+    return invoke(capsys, args)
 
 
 def test_where_sort_limit_columns_in_python(study) -> None:

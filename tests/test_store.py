@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dse.cli import main
+from tests.conftest import invoke
 from dse.report import nondominated
 from dse.store import Store
 from dse.store import names as n
@@ -24,15 +24,7 @@ ASSETS = Path(__file__).parent / "assets"
 
 
 def cli(capsys, args: list[str]) -> tuple[int, str, str]:
-    """Run `dse ARGS` in-process: (exit code, stdout, stderr)."""
-    capsys.readouterr()
-    code = 0
-    try:
-        main(args)
-    except SystemExit as exc:
-        code = exc.code or 0
-    out, err = capsys.readouterr()
-    return code, out, err
+    return invoke(capsys, args)
 
 
 def _close(value, old) -> bool:
