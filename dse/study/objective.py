@@ -31,6 +31,7 @@ from ..progress import Progress
 from ..space import suggest
 from ..spec import StudySpec
 from ..store import Store
+from ..store import lost
 from ..store import names as n
 from ..store.claims import FULL, REUSE, WAIT, worker_label
 from .dedupe import fingerprint
@@ -106,13 +107,14 @@ class Objective:
         if bad:
             return self._reject(trial, design, static, bad)
         cap = self.stage.cap if self.stage else spec.n_trials
-        claim = self.store.claim(spec.name, trial.number, fingerprint(spec, design, self.shape), cap)
+        key = fingerprint(spec, design, self.shape)
+        claim = self.store.claim(spec.name, trial.number, key, cap)
         pause = WAIT_SECONDS[0]
         while claim.kind == WAIT:  # another worker trains this very design now
             time.sleep(pause)
             pause = min(2 * pause, WAIT_SECONDS[1])
-            optuna.storages.fail_stale_trials(trial.study)
-            claim = self.store.claim(spec.name, trial.number, fingerprint(spec, design, self.shape), cap)
+            lost.sweep(self.store, spec.name, spec.retries)  # unless that worker is gone
+            claim = self.store.claim(spec.name, trial.number, key, cap)
         if claim.kind == REUSE:
             return self._reuse(trial, claim.owner, claim.owner_state)
         if claim.kind == FULL:
