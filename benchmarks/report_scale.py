@@ -1,6 +1,6 @@
 """How the read side scales: `dse report`, `dse query` and `dse studies` on synthetic studies of N trials.
 
-    python benchmarks/report_scale.py [N ...]        (default 500 2000 5000)
+    python benchmarks/report_scale.py [N ...] [--keep DIR]       (default 500 2000 5000)
 
 Prints one JSON line per N: ``{"n": N, "report_s": .., "report_mb": .., "query_s": .., "query_where_s": ..,
 "studies_s": .., "dashboard_s": ..}``. ``query_s`` is the slowest of the table, CSV and JSON formats;
@@ -221,10 +221,16 @@ def measure(n: int, folder: Path) -> dict:
 
 
 def main(argv: list[str]) -> None:
-    sizes = [int(a) for a in argv] or [500, 2000, 5000]
-    with tempfile.TemporaryDirectory() as folder:
+    """``--keep DIR`` leaves the databases and reports there (e.g. to open them in a browser)."""
+    keep = argv[argv.index("--keep") + 1] if "--keep" in argv else None
+    sizes = [int(a) for a in argv if a.isdigit()] or [500, 2000, 5000]
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(keep or scratch)
+        folder.mkdir(parents=True, exist_ok=True)
         for n in sizes:
-            print(json.dumps(measure(n, Path(folder))), flush=True)
+            for old in folder.glob(f"scale{n}.db*"):
+                old.unlink()
+            print(json.dumps(measure(n, folder)), flush=True)
 
 
 if __name__ == "__main__":

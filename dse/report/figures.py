@@ -95,7 +95,7 @@ def _pair(data: ReportData, front: Front, index: dict, fid: str) -> dict[str, An
         if pts:
             traces.append(_trace(data, _kind(data), name, pts, index, front.x, front.y, color, symbol, size, opacity))
     by_label = {p.label: p for p in data.points}
-    line = [by_label[label] for label in front.labels]
+    line = [by_label[label] for label in front.labels if label in by_label]
     if line:
         traces.append({"type": _kind(data), "mode": "lines", "name": "front of this pair", "hoverinfo": "skip",
                        "x": [p.metrics[front.x] for p in line], "y": [p.metrics[front.y] for p in line],
