@@ -1,8 +1,8 @@
 """Parameter importances for each objective, by Optuna's own evaluator (its default one).
 
-The only part of the report that loads the Optuna study. Only trained trials count (a rejected
-design's objective values are placeholders, a reused one repeats another's); past
-:data:`MAX_TRIALS` an even sample of them is evaluated, so a large study stays quick.
+Only trained trials count (a rejected design's objective values are placeholders, a reused one
+repeats another's), so they are copied, with the distributions the study sampled from, into an
+in-memory Optuna study; past :data:`MAX_TRIALS` an even sample of them, so a large study stays quick.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from ..store import Store
     from .data import ReportData
 
-MAX_TRIALS = 1000
+MAX_TRIALS = 500
 
 
 def method() -> str:
@@ -30,24 +30,18 @@ def method() -> str:
 
 def importances(store: "Store", data: "ReportData") -> dict[str, Any]:
     """``{"method", "by_objective": {objective: {param: importance}}, "n": trials}`` or ``{"reason"}``."""
-    try:
-        trials = _trained_trials(store, data.study_name)
-    except Exception as exc:  # noqa: BLE001: the report goes on without importances
-        return {"reason": f"the Optuna study could not be loaded ({exc})"}
+    trials = [t for t in data.trials if t.status == "trained" and t.values and t.params]
     why = _cannot(trials)
     if why:
         return {"reason": why}
+    try:
+        distributions = store.param_distributions(data.study_name)
+    except Exception as exc:  # noqa: BLE001: the report goes on without importances
+        return {"reason": f"the study's parameter distributions could not be read ({exc})"}
     if len(trials) > MAX_TRIALS:
         step = len(trials) / MAX_TRIALS
         trials = [trials[int(i * step)] for i in range(MAX_TRIALS)]
-    return _evaluate(trials, data.objectives)
-
-
-def _trained_trials(store: "Store", name: str) -> list:
-    from optuna.trial import TrialState
-
-    return [t for t in store.load_study(name).get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-            if t.user_attrs.get("dse_status", "trained") == "trained" and t.values is not None]
+    return _evaluate(trials, distributions, data.objectives)
 
 
 def _cannot(trials: list) -> str:
@@ -60,15 +54,21 @@ def _cannot(trials: list) -> str:
             f"trial{'s' * (len(trials) != 1)}{'' if varying else ', no varying parameter'})")
 
 
-def _evaluate(trials: list, objectives: tuple) -> dict[str, Any]:
+def _evaluate(trials: list, distributions: dict, objectives: tuple) -> dict[str, Any]:
+    """Each objective's importances over an in-memory copy of the trained trials: the Optuna study
+    as stored also holds rejected designs' placeholder values, which must not count."""
     import optuna
 
+    from ..store import names
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
     out: dict[str, dict[str, float]] = {}
     reasons = []
     for i, (metric, direction) in enumerate(objectives):
         study = optuna.create_study(direction=direction)
-        study.add_trials([optuna.trial.create_trial(value=t.values[i], params=t.params, distributions=t.distributions)
-                          for t in trials])
+        study.add_trials([optuna.trial.create_trial(
+            value=t.values[i], params={k: names.encode(v) for k, v in t.params.items()},
+            distributions={k: distributions[k] for k in t.params}) for t in trials])
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
