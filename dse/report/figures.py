@@ -82,6 +82,8 @@ def _trace(data, kind, name, pts, index, x, y, color, symbol, size, opacity, z=N
              "text": [hover(data, p) for p in pts], "hovertemplate": "%{text}<extra></extra>",
              "marker": {"color": color, "symbol": symbol, "size": size, "opacity": opacity,
                         "line": {"width": 0.5, "color": "#333"}}}
+    if kind == "scattergl" and size < 10:  # thousands of points: small and translucent, so density shows
+        trace["marker"] = {**trace["marker"], "size": 4, "opacity": round(opacity * 0.6, 2), "line": {"width": 0}}
     if z is not None:
         trace["z"] = values(z)
         trace["marker"] = {**trace["marker"], "size": max(3, size - 4), "symbol": "circle"}
