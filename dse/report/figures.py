@@ -96,12 +96,7 @@ def _pair(data: ReportData, front: Front, index: dict, fid: str) -> dict[str, An
         pts = [p for p in data.everything if member(p) and front.x in p.metrics and front.y in p.metrics]
         if pts:
             traces.append(_trace(data, _kind(data), name, pts, index, front.x, front.y, color, symbol, size, opacity))
-    by_label = {p.label: p for p in data.points}
-    line = [by_label[label] for label in front.labels if label in by_label]
-    if line:
-        traces.append({"type": _kind(data), "mode": "lines", "name": "front of this pair", "hoverinfo": "skip",
-                       "x": [p.metrics[front.x] for p in line], "y": [p.metrics[front.y] for p in line],
-                       "line": {"color": "#d62728", "width": 1.5, "shape": "hv"}})
+    traces += _staircase(data, front)
     layout = {**LAYOUT, "title": {"text": html.escape(f"{front.y} vs {front.x}")}, "height": 480,
               "legend": {"orientation": "h", "y": -0.22}, "hovermode": "closest",
               "xaxis": {"title": {"text": axis_title(data, front.x)}},
@@ -110,6 +105,17 @@ def _pair(data: ReportData, front: Front, index: dict, fid: str) -> dict[str, An
         if metric not in LINEAR and _spans_decades(data, metric):
             layout[axis]["type"] = "log"
     return {"id": fid, "data": traces, "layout": layout, "kind": "scatter"}
+
+
+def _staircase(data: ReportData, front: Front) -> list[dict[str, Any]]:
+    """The pair's own front as a line (none where it is empty)."""
+    by_label = {p.label: p for p in data.points}
+    line = [by_label[label] for label in front.labels if label in by_label]
+    if not line:
+        return []
+    return [{"type": _kind(data), "mode": "lines", "name": "front of this pair", "hoverinfo": "skip",
+             "x": [p.metrics[front.x] for p in line], "y": [p.metrics[front.y] for p in line],
+             "line": {"color": "#d62728", "width": 1.5, "shape": "hv"}}]
 
 
 def _front_3d(data: ReportData, index: dict) -> dict[str, Any]:
