@@ -45,12 +45,20 @@ def _front_2d(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def _front_blocks(v: np.ndarray) -> np.ndarray:
-    keep = np.ones(len(v), dtype=bool)
+    """Rows in order of their sum (a row's dominators all have a smaller sum), each block compared
+    with the front found so far and with itself: O(n x front) instead of O(n^2)."""
+    order = np.argsort(v.sum(1), kind="stable")
+    keep = np.zeros(len(v), dtype=bool)
+    front = np.zeros((0, v.shape[1]))
     for start in range(0, len(v), BLOCK):
-        rows = v[start:start + BLOCK]
-        no_worse = (v[None, :, :] <= rows[:, None, :]).all(-1)  # [block, n]: j is no worse than i
-        better = (v[None, :, :] < rows[:, None, :]).any(-1)
-        keep[start:start + BLOCK] = ~(no_worse & better).any(1)
+        idx = order[start:start + BLOCK]
+        rows = v[idx]
+        against = np.vstack([front, rows])
+        no_worse = (against[None, :, :] <= rows[:, None, :]).all(-1)  # [block, front + block]
+        better = (against[None, :, :] < rows[:, None, :]).any(-1)
+        survive = ~(no_worse & better).any(1)
+        keep[idx] = survive
+        front = np.vstack([front, rows[survive]])
     return keep
 
 

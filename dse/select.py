@@ -21,14 +21,18 @@ from __future__ import annotations
 from typing import Iterable
 
 import hwmodels
+import numpy as np
 import pandas as pd
 
 from .errors import UserError
+from .pareto import nondominated
 from .query import open_store
 from .store import DEFAULT_URL, Store
 from .store import names as n
 
 COLUMNS = ["mu", "trial", "variant", "reward", "accuracy", "memory_bits", "memory_ratio"]
+PRUNE_FROM = 64
+"""From this many candidates on, only those on the accuracy-memory front compete (same choices, faster)."""
 
 
 def check_mu(value: float) -> float:
@@ -52,7 +56,7 @@ def select(study_name: str, storage: str | Store = DEFAULT_URL, mus: Iterable[fl
     store = open_store(storage)
     options = store.stored_spec(study_name).hardware_options
     memory_options = {"sparse_format": options["sparse_format"]} if "sparse_format" in options else {}
-    candidates = _candidates(store, study_name, variants, memory_options)
+    candidates = _contenders(_candidates(store, study_name, variants, memory_options), memory_options)
     rows = []
     for mu in mus if candidates else ():
         scored = [(hwmodels.evaluate(profile, "reward", mu=mu, **memory_options), point, profile, memory)
@@ -67,6 +71,19 @@ def select(study_name: str, storage: str | Store = DEFAULT_URL, mus: Iterable[fl
         return pd.DataFrame(columns=COLUMNS)
     frame = pd.DataFrame(rows)
     return frame if variants else frame.drop(columns=["variant"])
+
+
+def _contenders(candidates: list[tuple], memory_options: dict) -> list[tuple]:
+    """The candidates that can win for some mu: R = A - mu M is highest on the designs no other
+    beats on both accuracy and memory ratio (equal ones all kept, for the tie-break), so the
+    sweep over many mu scores a front of tens, not thousands of designs."""
+    if len(candidates) < PRUNE_FROM:
+        return candidates
+    ratios = [hwmodels.evaluate(profile, "reward", mu=0.0, **memory_options)["memory_ratio"]
+              for _, profile, _ in candidates]
+    keep = nondominated(np.array([[profile.accuracy, ratio] for (_, profile, _), ratio in zip(candidates, ratios)]),
+                        ["maximize", "minimize"])
+    return [c for c, k in zip(candidates, keep) if k]
 
 
 def _candidates(store: Store, study_name: str, variants: bool, memory_options: dict) -> list[tuple]:

@@ -116,3 +116,18 @@ def test_a_real_stdp_study_stores_both_phases_and_selects_smaller_networks(tmp_p
     chosen = select("tiny-stdp", url, [0.0, 10.0])
     assert chosen["memory_bits"].iloc[1] <= chosen["memory_bits"].iloc[0]
     assert chosen["weight_bits"].iloc[1] == 4 and chosen["network"].iloc[1] == "tinysnn"
+
+
+def test_pruning_the_candidates_to_their_front_changes_no_choice(workdir, tiny_spec, monkeypatch) -> None:
+    import dse.select as sel
+    from dse.spec import load_spec
+    from dse.study import run_study
+
+    url = f"sqlite:///{workdir / 'prune.db'}"
+    spec = load_spec(tiny_spec(n_trials=4))
+    run_study(spec, storage=url, show_progress=False)
+    mus = [0.0, 0.01, 0.1, 0.3, 1.0, 3.0, 10.0]
+    full = sel.select(spec.name, url, mus, variants=True)
+    monkeypatch.setattr(sel, "PRUNE_FROM", 0)
+    pruned = sel.select(spec.name, url, mus, variants=True)
+    assert full.equals(pruned)

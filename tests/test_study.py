@@ -165,11 +165,17 @@ def test_report_file_and_build(workdir, tiny_spec) -> None:
     assert "plotly" in text and spec.name in text and "Pareto-optimal designs" in text
     from dse.report import figures
 
-    hovers = [h for fig in figures(info) for trace in fig.data if trace.text for h in trace.text]
-    assert len(hovers) == len(info.points)  # every design point drawn once per pair
-    for hover in hovers:  # every metric and parameter of a point in its hover
-        for name in ("accuracy", "memory_bits", "energy_45nm_j", "bit_synops", "spike_rate", "weight_bits"):
-            assert name in hover
+    scatters = [t for fig in figures(info) if fig["kind"] == "scatter" for t in fig["data"] if "customdata" in t]
+    hovers = [h for trace in scatters for h in trace["text"]]
+    assert len(hovers) == len(info.everything)  # every design point drawn once per pair
+    for hover in hovers:  # a short label: the objectives and key parameters; a click shows the rest
+        assert hover.count("<br>") <= 3 and "accuracy" in hover and "memory_bits" in hover and "weight_bits=" in hover
+        assert "energy_45nm_j" not in hover
+    from dse.report.tables import client_data
+
+    block = client_data(info)
+    for name in ("accuracy", "memory_bits", "energy_45nm_j", "bit_synops", "spike_rate", "weight_bits"):
+        assert name in block["cols"]  # the full record, shown on click
     best = max(info.pareto, key=lambda p: p.metrics["accuracy"])
     assert f"<td>{best.label}</td>" in text  # the Pareto table lists it
 

@@ -11,7 +11,7 @@ import numpy as np
 
 import hwmodels
 
-from ..store import PointRecord, Store, StoredSpec
+from ..store import PointRecord, Store, StoredSpec, TrialRecord
 from ..pareto import nondominated
 
 MEASURED = ("trained", "variant")
@@ -28,6 +28,10 @@ class Point:
     params: dict[str, Any]
     feasible: bool
     pareto: bool = False
+    status: str = "trained"
+    """trained, variant, or rejected (before training: its static costs only)."""
+    parent: str = ""
+    """The label of the design point a variant derives from ("" for a trained design)."""
 
     @property
     def label(self) -> str:
@@ -53,10 +57,20 @@ class ReportData:
     spec: StoredSpec = field(default_factory=StoredSpec)
     layers: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
     """Per-layer breakdown of the Pareto-optimal points, by label."""
+    rejected: tuple[Point, ...] = ()
+    """Designs rejected before training, with the static costs they were rejected on."""
+    trials: tuple[TrialRecord, ...] = ()
+    extras: dict[str, Any] = field(default_factory=dict)
+    """What :mod:`.analysis` computed: summary, hypervolume, importances, selection, targets."""
 
     @property
     def pareto(self) -> list[Point]:
         return [p for p in self.points if p.pareto]
+
+    @property
+    def everything(self) -> tuple[Point, ...]:
+        """Every point the report draws: the measured ones, then the rejected designs."""
+        return self.points + self.rejected
 
 
 def _finite(value: Any) -> bool:
@@ -68,25 +82,36 @@ def _point(record: PointRecord, spec: StoredSpec, timesteps: int | None) -> Poin
     params = {k: list(v) if isinstance(v, tuple) else v for k, v in record.params.items()}
     if not _finite(params.get("timesteps")) and timesteps is not None:
         params["timesteps"] = timesteps  # an engine that derives it (TTFS: layers x window)
-    return Point(record.trial, record.variant, metrics, params, spec.satisfies(metrics))
+    rejected = record.status == "rejected"
+    return Point(record.trial, record.variant, metrics, params, not rejected and spec.satisfies(metrics),
+                 status=record.status, parent=record.parent_label if record.status == "variant" else "")
 
 
-def build(store: Store, study_name: str) -> ReportData:
-    """Everything the report shows, read once."""
+def build(store: Store, study_name: str, *, importances: bool = True) -> ReportData:
+    """Everything the report shows, read once (`importances=False` skips loading the Optuna study)."""
+    from .analysis import analyse
+
     spec = store.stored_spec(study_name)
     objectives = spec.objective_pairs
-    names = [m for m, _ in objectives]
-    records = [r for r in store.points(study_name, variants=True, states=("complete",))
-               if r.status in MEASURED  # not a duplicate served from another trial, not a rejected design
-               and all(_finite(r.metrics.get(m)) for m in names)]  # a variant lacking an objective
-    missing = [r.key for r in records if not _finite(r.params.get("timesteps"))]
+    trials = store.trials(study_name)
+    records = store.points(study_name, variants=True, trials=[t for t in trials if t.state == "complete"])
+    measured = _measured(records, [m for m, _ in objectives])
+    missing = [r.key for r in measured if not _finite(r.params.get("timesteps"))]
     steps = {k: p.timesteps for k, p in store.profiles(study_name, missing).items()} if missing else {}
-    points = _mark_pareto([_point(r, spec, steps.get(r.key)) for r in records], objectives)
+    points = _mark_pareto([_point(r, spec, steps.get(r.key)) for r in measured], objectives)
+    rejected = tuple(_point(r, spec, None) for r in records if r.status == "rejected")
     fronts = tuple(_pair_front(points, a, b) for a, b in itertools.combinations(objectives, 2))
     units = {m: unit for m, (_, unit) in store.metric_units(study_name).items()}
     layers = _layer_breakdown(store, study_name, [p for p in points if p.pareto], spec)
-    return ReportData(study_name, objectives, units, tuple(points), fronts, store.state_counts(study_name),
-                      spec, layers)
+    data = ReportData(study_name, objectives, units, tuple(points), fronts, store.state_counts(study_name),
+                      spec, layers, rejected, tuple(trials))
+    return replace(data, extras=analyse(store, data, importances=importances))
+
+
+def _measured(records: list[PointRecord], names: list[str]) -> list[PointRecord]:
+    """Design points measured with every objective: trained designs and variants, not a duplicate
+    served from another trial, not a variant lacking an objective."""
+    return [r for r in records if r.status in MEASURED and all(_finite(r.metrics.get(m)) for m in names)]
 
 
 def _mark_pareto(points: list[Point], objectives: tuple[tuple[str, str], ...]) -> list[Point]:

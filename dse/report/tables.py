@@ -62,3 +62,27 @@ def layer_tables(data: ReportData) -> list[tuple[str, str]]:
         rows = [[name, *(values.get(m, "") for m in metrics)] for name, values in layers.items()]
         out.append((label, to_html(["layer", *metrics], rows)))
     return out
+
+
+def client_data(data: ReportData) -> dict[str, Any]:
+    """Every point the page draws, for its script (tables, side panel, filters): ``cols`` and one
+    row per point in :attr:`ReportData.everything` order (the figures' ``customdata``)."""
+    points = data.everything
+    names = [m for m, _ in data.objectives]
+    metrics = names + sorted({m for p in points for m in p.metrics} - set(names))
+    params = list(dict.fromkeys(k for p in points for k in p.params))
+    head = ["design", "trial", "variant", "status", "parent", "pareto", "feasible"]
+    rows = [[p.label, p.trial, p.variant, p.status, p.parent, p.pareto, p.feasible,
+             *(_cell(p.metrics.get(m)) for m in metrics), *(_cell(p.params.get(k)) for k in params)] for p in points]
+    return {"cols": head + metrics + params, "n_head": len(head), "n_metrics": len(metrics),
+            "objectives": names, "table_metrics": [m for m in TABLE_METRICS if m in metrics and m not in names],
+            "space": [k for k in data.spec.space if k in params], "units": data.units, "rows": rows,
+            "first_max": bool(data.objectives) and data.objectives[0][1] == "maximize"}
+
+
+def _cell(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return float(f"{value:.6g}")
+    return fmt(value)

@@ -151,6 +151,15 @@ class Reader:
                                                                         **training}))
         return out
 
+    def param_distributions(self, name: str) -> dict[str, Any]:
+        """``{parameter: Optuna distribution}`` the study sampled each parameter from (the latest)."""
+        sid = self.study_id(name)
+        of_study = sa.select(o_trials.c.trial_id).where(o_trials.c.study_id == sid).scalar_subquery()
+        query = (sa.select(o_params.c.param_name, o_params.c.distribution_json).where(o_params.c.trial_id.in_(of_study))
+                 .distinct())
+        with self.engine.connect() as conn:
+            return {r.param_name: _distribution(r.distribution_json) for r in conn.execute(query)}
+
     def profiles(self, name: str, keys: Iterable[tuple[int, str]] | None = None) -> dict[tuple[int, str], Profile]:
         """Stored profiles by (trial number, variant), all or those in `keys`."""
         wanted = set(keys) if keys is not None else None
