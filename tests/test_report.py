@@ -139,3 +139,19 @@ def test_every_section_at_5000_trials_in_time_and_size(tmp_path) -> None:
     assert seconds < 15 and path.stat().st_size < 20e6, (seconds, path.stat().st_size)
     assert text.count("<tr>") < 2000  # the all-designs table is built in the browser from the JSON block
     assert '"type":"scattergl"' in text  # WebGL past a thousand points
+
+
+def test_the_report_says_which_cost_model_versions_produced_the_metrics(workdir, tiny_spec, capsys) -> None:
+    from dse.cli import main
+    from dse.report import write_report
+    from dse.spec import load_spec
+    from dse.store import Store
+    from dse.study import run_study
+
+    url = f"sqlite:///{workdir / 'v.db'}"
+    spec = load_spec(tiny_spec(n_trials=2))
+    run_study(spec, storage=url, show_progress=False)
+    main(["rescore", spec.name, "--storage", url, "--option", "sparse_format=csr"])
+    text = write_report(Store(url), spec.name).read_text()
+    assert "Metrics from the cost models memory, synops, energy45nm (hwmodels " in text
+    assert "rescored " in text and "memory 0.1.0" in text and "&quot;sparse_format&quot;: &quot;csr&quot;" in text

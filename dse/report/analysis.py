@@ -27,7 +27,7 @@ TOP_PER_TARGET = 5
 def analyse(store: "Store", data: "ReportData", *, importances: bool = True) -> dict[str, Any]:
     from .importance import importances as param_importances
 
-    return {"summary": summary(data), "hypervolume": hypervolume_series(data),
+    return {"summary": summary(data), "provenance": provenance(store, data), "hypervolume": hypervolume_series(data),
             "importances": param_importances(store, data) if importances else {"reason": "not computed"},
             "selection": selection(store, data), "targets": targets(data)}
 
@@ -41,6 +41,14 @@ def summary(data: "ReportData") -> dict[str, Any]:
                                                           "running")},
             "fail_reasons": reasons, "pruned_reasons": pruned, "train_seconds": sum(train_seconds(data).values()),
             "best": best_values(data), "engines": engines(data), "variants": sum(p.status == "variant" for p in data.points)}
+
+
+def provenance(store: "Store", data: "ReportData") -> dict[str, Any]:
+    """Which cost models (and versions) produced the metrics: as trained, then each ``dse rescore``."""
+    import hwmodels
+
+    return {"trained_with": list(data.spec.hardware_models), "hwmodels": hwmodels.__version__,
+            "rescores": store.rescores(data.study_name)}
 
 
 def best_values(data: "ReportData") -> dict[str, tuple[float, str]]:

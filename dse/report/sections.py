@@ -34,7 +34,22 @@ def summary(data: ReportData) -> str:
             + f"<p>Objectives: {escape(', '.join(f'{m} ({d})' for m, d in data.objectives))}.{constraints(data)}</p>"
             + (f'<table class="best"><tr><th>objective</th><th>best (feasible)</th><th>design</th></tr>{best}</table>'
                if best else '<p class="muted">no feasible design point yet</p>')
+            + _provenance(data.extras.get("provenance", {}))
             + f"<details><summary>The spec</summary><pre>{escape(spec)}</pre></details>")
+
+
+def _provenance(p: dict) -> str:
+    """Which cost-model versions produced the metrics shown."""
+    if not p:
+        return ""
+    text = (f"<p>Metrics from the cost models {escape(', '.join(p.get('trained_with', [])) or 'all registered')}"
+            f" (hwmodels {escape(str(p.get('hwmodels', '?')))}) as trained")
+    for r in p.get("rescores", []):
+        models = ", ".join(f"{m} {v}" for m, v in r.get("models", {}).items())
+        text += f"; rescored {escape(str(r.get('at', '')))} with {escape(models)}"
+        if r.get("options"):
+            text += f" ({escape(json.dumps(r['options'], default=str))})"
+    return text + ".</p>"
 
 
 def _reasons(pairs: list) -> str:
