@@ -18,6 +18,7 @@ NaN and infinity never pass a numeric constraint.
 
 from __future__ import annotations
 
+import abc
 import math
 from dataclasses import dataclass
 from typing import Any, Iterable
@@ -66,14 +67,16 @@ def is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-class Constraint:
+class Constraint(abc.ABC):
     """What a value must be. Subclasses implement :meth:`check` and :meth:`describe`."""
 
-    def check(self, value: Any) -> Any:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def check(self, value: Any) -> Any:
+        """The value normalised, or :class:`Invalid`."""
 
-    def describe(self) -> str:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def describe(self) -> str:
+        """What would be valid, as a noun phrase: "integers 1..32"."""
 
     def fail(self, value: Any) -> Invalid:
         return Invalid(self.describe(), value)
