@@ -124,6 +124,7 @@ def test_a_study_on_a_dask_cluster(cluster, storage_url, unique_name, tmp_path) 
     assert pids <= {p.pid for p in cluster.workers}  # run by the Dask worker processes, not by this one
 
 
+@pytest.mark.slow  # a cluster of its own, seconds-long trials: left to CI's slow step
 def test_a_worker_killed_mid_trial_loses_only_its_trial(tmp_path, unique_name) -> None:
     cluster = Cluster(tmp_path, 2)
     url = f"sqlite:///{tmp_path / 'kill.db'}"
@@ -164,6 +165,7 @@ def wait_for_a_training_worker(url: str, name: str, pids: set[int] | None) -> in
     raise TimeoutError("no trial started training")
 
 
+@pytest.mark.slow  # a cluster of its own, seconds-long trials: left to CI's slow step
 def test_dse_run_on_a_local_dask_cluster(tmp_path, unique_name) -> None:
     spec = spec_file(tmp_path, unique_name, 4, epochs=5)
     result = subprocess.run([sys.executable, "-m", "dse", "run", str(spec), "--dask", "local:2", "--quiet",
@@ -193,6 +195,7 @@ def test_dask_and_workers_are_exclusive(tmp_path, unique_name) -> None:
     assert result.returncode == 2 and "--dask and --workers" in result.stderr
 
 
+@pytest.mark.slow  # a cluster of its own, seconds-long trials: left to CI's slow step
 def test_ctrl_c_on_the_client_stops_a_local_cluster_cleanly(tmp_path, unique_name) -> None:
     spec = spec_file(tmp_path, unique_name, 6, epochs=400)  # seconds a trial: Ctrl-C lands in one
     url = f"sqlite:///{tmp_path / 'c.db'}"

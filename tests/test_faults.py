@@ -63,6 +63,7 @@ def wait_until_training(proc: subprocess.Popen, url: str, name: str, timeout: fl
     raise AssertionError("no trial started training")
 
 
+@pytest.mark.slow  # two full runs of real processes: left to CI's slow step
 def test_a_run_killed_mid_training_is_finished_by_the_next_run(tmp_path: Path) -> None:
     proc, url, spec = start(tmp_path, "killed")
     victim = wait_until_training(proc, url, "killed")
