@@ -26,6 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import hwmodels  # noqa: E402
+from dse.engines import variant_name  # noqa: E402
 from dse.store import MetricRow, Store, StoredSpec  # noqa: E402
 from dse.store import names as n  # noqa: E402
 
@@ -118,7 +119,7 @@ def _plan(number: int, rng: random.Random, units: dict, static: set) -> dict:
     full = {"accuracy": accuracy, "val_accuracy": accuracy + rng.gauss(0, 0.01),
             "train_seconds": rng.uniform(5, 60), "eval_seconds": rng.uniform(0.1, 2), **metrics}
     short = profile(params["hidden"], params["weight_bits"], params["pruning"], 1, rng, accuracy - 0.05)
-    variant = n.timesteps_variant(1)
+    variant = variant_name({"timesteps": 1})
     return dict(params=params, values=[accuracy, metrics["memory_bits"]], state=optuna.trial.TrialState.COMPLETE,
                 profiles={n.TRAINED: main, variant: short},
                 metrics={n.TRAINED: rows(full, units),

@@ -14,16 +14,10 @@ from typing import Any, Callable, Mapping
 
 from . import engines
 from .engines import Design
-from .keys import Key
 from .param import Param
 
 Pick = Callable[[str, Param], Any]
 """``pick(name, param)``: a value for the parameter called `name`, drawn like `param`."""
-
-
-def engine_keys(engine_name: str) -> dict[str, Key]:
-    """Every key the engine understands, with its defaults applied."""
-    return engines.get(engine_name).all_keys
 
 
 def make_design(engine_name: str, params: Mapping[str, Any], pick: Pick | None = None,

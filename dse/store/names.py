@@ -77,11 +77,6 @@ TRAINING_PREFIX = "training_"
 """Cost metrics of a training-phase profile are named ``training_<metric>``."""
 
 
-def timesteps_variant(timesteps: int) -> str:
-    """The name of the trained weights evaluated at fewer timesteps, e.g. ``"T=4"``."""
-    return f"T={timesteps}"
-
-
 ENGINE_METRICS = {
     "accuracy": "1",
     "val_accuracy": "1",

@@ -90,9 +90,6 @@ workers_table = sa.Table(
     sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
 )
 
-KINDS = ("trained", "variant", "training")
-
-
 def variant_row(variant: str) -> tuple[str, str | None, dict]:
     """(kind, parent, params) of a variant named by schema 1, which kept them only in the name."""
     if variant == names.TRAINED:
