@@ -42,9 +42,23 @@ def plain(value: Any) -> Any:
 
 
 def to_json(frame) -> str:
+    """A JSON array, one record a line; written by the C encoder (``indent`` would select the
+    pure-Python one, eight times slower), floats by ``repr``."""
     columns = [str(c) for c in frame.columns]
-    records = [dict(zip(columns, map(plain, row))) for row in frame.itertuples(index=False, name=None)]
-    return json.dumps(records, indent=1, allow_nan=False)
+    cells = [_plain_column(frame.iloc[:, i]) for i in range(len(columns))]
+    dumps = json.JSONEncoder(allow_nan=False, separators=(", ", ": ")).encode
+    lines = (dumps(dict(zip(columns, row))) for row in zip(*cells))
+    return "[\n" + ",\n".join(lines) + "\n]" if len(frame) else "[]"
+
+
+def _plain_column(column) -> list:
+    """:func:`plain` over a column, at list speed where the column holds floats, integers or booleans."""
+    kind = column.dtype.kind
+    if kind in "iub":
+        return column.tolist()
+    if kind == "f":
+        return [v if math.isfinite(v) else None for v in column.tolist()]
+    return [plain(v) for v in column.tolist()]
 
 
 def render(frame, fmt: str) -> str:

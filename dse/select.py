@@ -56,15 +56,16 @@ def select(study_name: str, storage: str | Store = DEFAULT_URL, mus: Iterable[fl
     store = open_store(storage)
     options = store.stored_spec(study_name).hardware_options
     memory_options = {"sparse_format": options["sparse_format"]} if "sparse_format" in options else {}
-    candidates = _contenders(_candidates(store, study_name, variants, memory_options), memory_options)
+    contenders = _contenders(_candidates(store, study_name, variants), memory_options)
+    memory = [hwmodels.evaluate(profile, "memory", **memory_options) for _, profile in contenders]
     rows = []
-    for mu in mus if candidates else ():
-        scored = [(hwmodels.evaluate(profile, "reward", mu=mu, **memory_options), point, profile, memory)
-                  for point, profile, memory in candidates]
-        reward, point, profile, memory = max(
+    for mu in mus if contenders else ():
+        scored = [(hwmodels.evaluate(profile, "reward", mu=mu, **memory_options), point, profile, bits)
+                  for (point, profile), bits in zip(contenders, memory)]
+        reward, point, profile, bits = max(
             scored, key=lambda c: (c[0]["reward"], -c[3]["memory_bits"], -c[1].trial))
         rows.append({"mu": mu, "trial": point.trial, "variant": point.variant, "reward": reward["reward"],
-                     "accuracy": profile.accuracy, "memory_bits": memory["memory_bits"],
+                     "accuracy": profile.accuracy, "memory_bits": bits["memory_bits"],
                      "memory_ratio": reward["memory_ratio"],
                      **{k: list(v) if isinstance(v, tuple) else v for k, v in point.params.items()}})
     if not rows:
@@ -80,17 +81,16 @@ def _contenders(candidates: list[tuple], memory_options: dict) -> list[tuple]:
     if len(candidates) < PRUNE_FROM:
         return candidates
     ratios = [hwmodels.evaluate(profile, "reward", mu=0.0, **memory_options)["memory_ratio"]
-              for _, profile, _ in candidates]
-    keep = nondominated(np.array([[profile.accuracy, ratio] for (_, profile, _), ratio in zip(candidates, ratios)]),
+              for _, profile in candidates]
+    keep = nondominated(np.array([[profile.accuracy, ratio] for (_, profile), ratio in zip(candidates, ratios)]),
                         ["maximize", "minimize"])
     return [c for c, k in zip(candidates, keep) if k]
 
 
-def _candidates(store: Store, study_name: str, variants: bool, memory_options: dict) -> list[tuple]:
-    """(point, profile, memory metrics) of every measured design point: trained designs and their
-    variants, not rejected designs or duplicates served from another trial."""
-    points = {p.key: p for p in store.points(study_name, variants=variants, states=("complete",))
+def _candidates(store: Store, study_name: str, variants: bool) -> list[tuple]:
+    """(point, profile) of every measured design point: trained designs and their variants, not
+    rejected designs or duplicates served from another trial."""
+    points = {p.key: p for p in store.points(study_name, variants=variants, states=("complete",), metrics=False)
               if p.status in ("trained", "variant")}
-    return [(points[key], profile, hwmodels.evaluate(profile, "memory", **memory_options))
-            for key, profile in store.profiles(study_name, points).items()
+    return [(points[key], profile) for key, profile in store.profiles(study_name, points).items()
             if key[1] != n.TRAINING and profile.accuracy is not None]

@@ -12,8 +12,9 @@ stored today can be re-scored by tomorrow's cost models::
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, fields
-from typing import Any, Mapping, NoReturn
+from typing import Any, Callable, Mapping, NoReturn
 
 from .validation import Boolean, Constraint, Interval, Invalid, ListOf, StrOptions
 
@@ -64,6 +65,28 @@ class Field:
     constraint: Constraint
     wording: str
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "normal", _normal_test(self.constraint))
+
+
+def _normal_test(constraint: Constraint) -> Callable[[Any], bool]:
+    """True for a value the constraint accepts and returns unchanged (an int in range for an
+    integer interval, a float in range for a float one, ...): profiles read back from a database
+    are checked at the speed of a comparison, and anything else goes through ``check``."""
+    if isinstance(constraint, Interval) and constraint.closed == "both":
+        kind, low, high = constraint.type, constraint.low, constraint.high
+        low = -math.inf if low is None else low
+        high = math.inf if high is None else high
+        if kind is int:
+            return lambda v: type(v) is int and low <= v <= high
+        return lambda v: type(v) is float and low <= v <= high and v != math.inf
+    if isinstance(constraint, StrOptions):
+        options = frozenset(constraint.options)
+        return lambda v: type(v) is str and v in options
+    if isinstance(constraint, Boolean):
+        return lambda v: v is True or v is False
+    return lambda v: False
+
 
 COUNT = Field(Interval(int, 0, MAX_COUNT), "an integer in 0..2**63-1")
 BITS = Field(Interval(int, 1, 64), "an integer in 1..64")
@@ -74,6 +97,8 @@ def _check_fields(obj: object, table: Mapping[str, Field], where: str) -> None:
     """Check and normalise (in place, on a frozen dataclass) every field of `table`."""
     for name, spec in table.items():
         value = getattr(obj, name)
+        if spec.normal(value):
+            continue
         try:
             object.__setattr__(obj, name, spec.constraint.check(value))
         except Invalid:
@@ -83,6 +108,9 @@ def _check_fields(obj: object, table: Mapping[str, Field], where: str) -> None:
 def _neuron_params(params: Mapping[str, Any], where: str) -> dict[str, tuple[int, int]]:
     out: dict[str, tuple[int, int]] = {}
     for key, pair in dict(params).items():
+        if type(pair) in (list, tuple) and len(pair) == 2 and COUNT.normal(pair[0]) and BITS.normal(pair[1]):
+            out[str(key)] = (pair[0], pair[1])
+            continue
         try:
             count, bits = PAIR.check(pair)
         except Invalid:

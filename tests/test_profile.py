@@ -59,6 +59,11 @@ def test_to_dict_is_plain_json_types() -> None:
     (dict(weight_bits=0), "weight_bits must be an integer in 1..64"),
     (dict(neuron_params={"v_mem": [3]}), "neuron_params['v_mem'] must be [count, bits]"),
     (dict(output_spikes=-2.0), "output_spikes must be a finite number >= 0"),
+    (dict(n_inputs=True), "n_inputs must be an integer in 0..2**63-1"),  # a bool is no count
+    (dict(fan_out=float("inf")), "fan_out must be a finite number >= 0"),
+    (dict(spiking_input=1), "spiking_input must be true or false"),
+    (dict(neuron_params={"v_mem": [3, 65]}), "neuron_params['v_mem'] needs count in 0..2**63-1 and bits in 1..64"),
+    (dict(neuron_params={"v_mem": [True, 8]}), "neuron_params['v_mem'] must be [count, bits]"),
 ])
 def test_inconsistent_layers_are_refused(change, message) -> None:
     with pytest.raises(ValueError, match=r"layer 'fc'") as info:
@@ -77,3 +82,9 @@ def test_profile_level_checks() -> None:
         profile_of(dense(), accuracy=1.5)
     with pytest.raises(ValueError, match="unknown field"):
         Profile.from_dict({"layers": [], "timesteps": 1, "colour": "red"})
+
+
+def test_values_are_normalised_to_their_field_type() -> None:
+    layer = dense(fan_out=3, input_events=2, neuron_params={"v_mem": (3, 16)})
+    assert type(layer.fan_out) is float and type(layer.input_events) is float
+    assert layer.neuron_params == {"v_mem": (3, 16)} and type(layer.neuron_params["v_mem"]) is tuple

@@ -104,37 +104,42 @@ class Reader:
         wanted = {s.upper() for s in states} if states else None
         by_id: dict[int, dict[str, Any]] = {}
         with self.engine.connect() as conn:
-            for r in conn.execute(sa.select(o_trials).where(o_trials.c.study_id == sid).order_by(o_trials.c.number)):
-                if wanted is None or r.state in wanted:
-                    duration = (r.datetime_complete - r.datetime_start).total_seconds() \
-                        if r.datetime_complete and r.datetime_start else None
-                    by_id[r.trial_id] = dict(number=r.number, state=r.state.lower(), params={}, attrs={},
-                                             values={}, duration_s=duration)
+            for trial_id, number, state, start, complete in conn.execute(sa.select(
+                    o_trials.c.trial_id, o_trials.c.number, o_trials.c.state, o_trials.c.datetime_start,
+                    o_trials.c.datetime_complete).where(o_trials.c.study_id == sid).order_by(o_trials.c.number)).all():
+                if wanted is None or state in wanted:
+                    duration = (complete - start).total_seconds() if complete and start else None
+                    by_id[trial_id] = dict(number=number, state=state.lower(), params={}, attrs={},
+                                           values={}, duration_s=duration)
             of_study = sa.select(o_trials.c.trial_id).where(o_trials.c.study_id == sid).scalar_subquery()
-            for r in conn.execute(sa.select(o_params).where(o_params.c.trial_id.in_(of_study))):
-                if r.trial_id in by_id:
-                    by_id[r.trial_id]["params"][r.param_name] = decode_param(r.param_value, r.distribution_json)
+            for trial_id, param, value, distribution in conn.execute(sa.select(
+                    o_params.c.trial_id, o_params.c.param_name, o_params.c.param_value,
+                    o_params.c.distribution_json).where(o_params.c.trial_id.in_(of_study))).all():
+                if trial_id in by_id:
+                    by_id[trial_id]["params"][param] = decode_param(value, distribution)
             # dse_metrics (every metric again, for Optuna's own tools) is no part of a record
             for trial_id, key, value in conn.execute(sa.select(
                     o_trial_attrs.c.trial_id, o_trial_attrs.c.key, o_trial_attrs.c.value_json).where(
                     o_trial_attrs.c.trial_id.in_(of_study), o_trial_attrs.c.key != names.METRICS_ATTR)).all():
                 if trial_id in by_id:
                     by_id[trial_id]["attrs"][key] = json.loads(value)
-            for r in conn.execute(sa.select(o_values).where(o_values.c.trial_id.in_(of_study))):
-                if r.trial_id in by_id:
-                    by_id[r.trial_id]["values"][r.objective] = _value(r.value, r.value_type)
+            for trial_id, objective, value, value_type in conn.execute(sa.select(
+                    o_values.c.trial_id, o_values.c.objective, o_values.c.value, o_values.c.value_type).where(
+                    o_values.c.trial_id.in_(of_study))).all():
+                if trial_id in by_id:
+                    by_id[trial_id]["values"][objective] = _value(value, value_type)
         return [_trial_record(t) for t in by_id.values()]
 
     def points(self, name: str, *, variants: bool = True, states: Iterable[str] | None = None,
-               trials: list[TrialRecord] | None = None) -> list[PointRecord]:
+               trials: list[TrialRecord] | None = None, metrics: bool = True) -> list[PointRecord]:
         """Every design point (each trial's own, and variants unless ``variants=False``) of the
-        trials in `states` (default: all), with their metrics. A reused trial shows the metrics of
-        the trial it was served from; training-phase metrics are ``training_<metric>`` of every
-        point of their trial."""
+        trials in `states` (default: all), with their metrics (none read where ``metrics=False``).
+        A reused trial shows the metrics of the trial it was served from; training-phase metrics
+        are ``training_<metric>`` of every point of their trial."""
         trials = trials if trials is not None else self.trials(name, states)
         lineage: dict[int, dict[str, tuple[str, str | None, dict]]] = {}
         with self.engine.connect() as conn:
-            metrics = _metrics(conn, name, variants)
+            metrics = _metrics(conn, name, variants) if metrics else {}
             for r in conn.execute(sa.select(variants_table).where(variants_table.c.study_name == name)):
                 lineage.setdefault(r.trial_number, {})[r.variant] = (r.kind, r.parent, json.loads(r.params))
         out = []
@@ -211,12 +216,27 @@ def _metrics(conn: sa.Connection, name: str, variants: bool) -> dict[tuple[int, 
         query = query.where(metrics_table.c.variant.in_([names.TRAINED, names.TRAINING]))
     nan = float("nan")
     out: dict[tuple[int, str], dict[str, float]] = {}
-    for number, variant, metric, value in conn.execute(query).all():
+    for number, variant, metric, value in _plain_rows(conn, query):
         into = out.get((number, variant))
         if into is None:
             into = out[(number, variant)] = {}
         into[metric] = value if value is not None else nan
     return out
+
+
+def _plain_rows(conn: sa.Connection, query: sa.Select) -> list[tuple]:
+    """The rows of a query of plain columns (numbers and text) as the DB-API driver returns them:
+    SQLAlchemy's result rows cost a third more on the 300,000 metric rows of a 5,000-trial study."""
+    compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    params = compiled.construct_params()
+    if compiled.positional:
+        params = tuple(params[key] for key in compiled.positiontup)
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(str(compiled), params)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
 
 
 def _point(trial: TrialRecord, variant: str, kind: str, parent: str | None, changed: dict,
