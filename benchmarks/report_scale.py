@@ -3,7 +3,8 @@
     python benchmarks/report_scale.py [N ...] [--keep DIR]       (default 500 2000 5000)
 
 Prints one JSON line per N: ``{"n": N, "report_s": .., "report_mb": .., "query_s": .., "query_where_s": ..,
-"studies_s": .., "dashboard_s": ..}``. ``query_s`` is the slowest of the table, CSV and JSON formats;
+"studies_s": .., "select_s": .., "dashboard_s": ..}``; every ``dse`` command runs in a fresh
+process, start-up included. ``query_s`` is the slowest of the table, CSV and JSON formats;
 ``query_where_s`` is null unless ``dse query`` has ``--where``; ``dashboard_s`` is optuna-dashboard's
 ``GET /api/studies/<id>`` on the same database (the peer figure), null where it is not installed.
 
@@ -16,10 +17,10 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
 import sys
 import tempfile
 import time
-from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,15 +30,11 @@ from synthetic_study import make_study  # noqa: E402: benchmarks/ is on the path
 
 
 def _timed(argv: list[str]) -> float:
-    from dse.cli import main
-
+    """Seconds of ``dse ARGV`` in a fresh process, start-up included (as a user waits for it)."""
     start = time.perf_counter()
-    with redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()):
-        try:
-            main(argv)
-        except SystemExit as exc:
-            if exc.code:
-                raise RuntimeError(f"dse {' '.join(argv)} exited {exc.code}") from None
+    done = subprocess.run([sys.executable, "-m", "dse", *argv], capture_output=True, text=True, cwd=ROOT)
+    if done.returncode:
+        raise RuntimeError(f"dse {' '.join(argv)} exited {done.returncode}: {done.stderr.strip()[-300:]}")
     return time.perf_counter() - start
 
 
@@ -75,6 +72,7 @@ def measure(n: int, folder: Path) -> dict:
     return {"n": n, "report_s": round(report_s, 2), "report_mb": round(out.stat().st_size / 1e6, 2),
             "query_s": round(query_s, 2), "query_where_s": where and round(where, 2),
             "studies_s": round(_timed(["studies", "--storage", url]), 2),
+            "select_s": round(_timed(["select", name, "--storage", url, "--mu", "0,0.5,1,2,4"]), 2),
             "dashboard_s": (lambda s: s and round(s, 2))(_dashboard_s(url, name))}
 
 
