@@ -49,18 +49,22 @@ class DatasetInfo:
     n_classes: int
     needs_dir: bool
     help: str
+    n_train: int = 0
+    """Training samples of the full data set after the validation split (``dse run --dry-run``'s
+    time estimate without the files)."""
 
 
 DATASETS: dict[str, DatasetInfo] = {
-    "digits": DatasetInfo((1, 8, 8), 10, False, "scikit-learn's 8x8 digits, 1797 images (bundled)"),
-    "mnist": DatasetInfo((1, 28, 28), 10, True, "MNIST IDX files (gzipped or not) in --data-dir"),
-    "fashion-mnist": DatasetInfo((1, 28, 28), 10, True, "Fashion-MNIST IDX files in --data-dir"),
-    "cifar10": DatasetInfo((3, 32, 32), 10, True, "CIFAR-10 python pickle batches in --data-dir"),
+    "digits": DatasetInfo((1, 8, 8), 10, False, "scikit-learn's 8x8 digits, 1797 images (bundled)", 1257),
+    "mnist": DatasetInfo((1, 28, 28), 10, True, "MNIST IDX files (gzipped or not) in --data-dir", 54_000),
+    "fashion-mnist": DatasetInfo((1, 28, 28), 10, True, "Fashion-MNIST IDX files in --data-dir", 54_000),
+    "cifar10": DatasetInfo((3, 32, 32), 10, True, "CIFAR-10 python pickle batches in --data-dir", 45_000),
     "cifar100": DatasetInfo((3, 32, 32), 100, True, "CIFAR-100 python pickles (cifar-100-python/train, test) "
-                            "in --data-dir, 100 fine labels"),
-    "cifar100-coarse": DatasetInfo((3, 32, 32), 20, True, "CIFAR-100 with its 20 coarse labels (superclasses)"),
+                            "in --data-dir, 100 fine labels", 45_000),
+    "cifar100-coarse": DatasetInfo((3, 32, 32), 20, True, "CIFAR-100 with its 20 coarse labels (superclasses)",
+                                   45_000),
     "speech-commands": DatasetInfo((1, 98, 40), 12, True, "Google Speech Commands v0.02 WAV folder in "
-                                   "--data-dir: 12 classes, 40 MFCCs x 98 frames"),
+                                   "--data-dir: 12 classes, 40 MFCCs x 98 frames", 85_158),
 }
 
 
