@@ -190,11 +190,26 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 86400:.3g} days"
 
 
-def _searched(spec: StudySpec, design: Design) -> str:
-    """The design's values of the keys the space varies."""
+def _short(value: Any) -> str:
+    """A value; an expanded key's items (one per cell edge) as ``all X`` where they agree."""
+    if isinstance(value, tuple) and len(value) > 3 and all(v == value[0] for v in value):
+        return f"all {value[0]}"
+    return str(value)
+
+
+def _varying(corners: list[tuple[Design, dict[str, float]]]) -> list[str]:
+    """The design fields whose values differ between the corners (expanded keys' items included)."""
+    seen: dict[str, set[str]] = {}
+    for design, _ in corners:
+        for key, value in design.params().items():
+            seen.setdefault(key, set()).add(repr(value))
+    return [key for key, values in seen.items() if len(values) > 1]
+
+
+def _searched(design: Design, varying: list[str]) -> str:
+    """The design's values of the fields the space varies."""
     values = design.params()
-    shown = [f"{p.name}={values[p.name]}" for p in spec.params_for(design.engine)
-             if p.name in values and p.size() > 1]
+    shown = [f"{key}={_short(values[key])}" for key in varying if key in values]
     return f"{design.engine}: " + (", ".join(shown) if shown else "the only design")
 
 
@@ -210,15 +225,16 @@ def lines(result: DryRun) -> list[str]:
         out.append(f"designs: {int(result.n_designs):,}")
     out.append(f"static costs at the {len(result.corners)} corners of the space (min / max):")
     metrics = sorted({m for _, values in result.corners for m in values})
+    varying = _varying(result.corners)
     for metric in metrics:
         low = min(result.corners, key=lambda c: c[1][metric])
         high = max(result.corners, key=lambda c: c[1][metric])
-        out.append(f"  {metric}: {low[1][metric]:.4g} ({_searched(spec, low[0])}) / "
-                   f"{high[1][metric]:.4g} ({_searched(spec, high[0])})")
+        out.append(f"  {metric}: {low[1][metric]:.4g} ({_searched(low[0], varying)}) / "
+                   f"{high[1][metric]:.4g} ({_searched(high[0], varying)})")
     timing = result.timing
     if timing is not None:
         out.append(f"training time per trial, estimated from timed batches of the costliest corner "
-                   f"({_searched(spec, timing.design)}): {timing.seconds_per_batch:.3g} s per batch x "
+                   f"({_searched(timing.design, varying)}): {timing.seconds_per_batch:.3g} s per batch x "
                    f"{timing.batches_per_epoch:,} batches x {timing.epochs} epochs = "
                    f"{_duration(timing.seconds_per_trial)}; {spec.n_trials} trials: "
                    f"{_duration(timing.seconds_per_trial * spec.n_trials)} on one worker "
