@@ -187,3 +187,21 @@ def test_cli_truncated_wav_exits_2_naming_the_file(speech: Path, tmp_path: Path)
     assert result.stderr.strip().splitlines()[-1] == (
         f"error: {wav}: truncated WAV file: the header declares 8000 samples, the file holds 1478")
     assert "Traceback" not in result.stderr and not (tmp_path / "dse.db").exists()
+
+
+@pytest.mark.parametrize("engine, keys", [
+    ("surrogate", {"cells": 1, "nodes": 2, "channels": 4, "timesteps": 2}),
+    ("surrogate", {"hidden": (16,), "timesteps": 2}),
+    ("ttfs", {"conv": (4, 0), "hidden": (16,)}),
+    ("stdp", {"n_neurons": 10, "timesteps": 20, "update_interval": 10}),
+])
+def test_every_engine_takes_mfcc_images(speech: Path, engine: str, keys: dict) -> None:
+    from dse.design import make_design
+    from dse.engines import Budget, DataShape, get
+
+    data = load_dataset("speech-commands", speech)
+    design = make_design(engine, keys)
+    out = get(engine).run(design, data, Budget(epochs=1, lr=1e-3, seed=0), lambda step, accuracy: None)
+    static = get(engine).static_profile(design, DataShape((1, 98, 40), 12))
+    assert out.profile.layers[0].n_inputs == static.layers[0].n_inputs == 98 * 40
+    assert 0.0 <= out.accuracy <= 1.0 and len(data.y_test) == 7
