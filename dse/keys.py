@@ -24,6 +24,25 @@ KINDS = ("int", "float", "str", "bool", "ints")
 
 
 @dataclass(frozen=True)
+class Preset(Constraint):
+    """A list `inner` accepts, or a name standing for one (checked by `inner` too)."""
+
+    inner: Constraint
+    presets: dict[str, tuple]
+
+    def describe(self) -> str:
+        return f"{self.inner.describe()} or one of {', '.join(map(show, self.presets))}"
+
+    def check(self, value: Any) -> Any:
+        if isinstance(value, str) and value in self.presets:
+            return self.inner.check(self.presets[value])
+        try:
+            return self.inner.check(value)
+        except Invalid:
+            raise self.fail(value) from None
+
+
+@dataclass(frozen=True)
 class Key:
     """One declared key.
 
@@ -42,6 +61,8 @@ class Key:
     open_high: bool = False
     options: tuple[str, ...] = ()
     min_len: int = 1
+    presets: tuple[tuple[str, tuple[int, ...]], ...] = ()
+    """Names an "ints" key also accepts, each standing for its list (``conv = "vgg16"``)."""
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -56,7 +77,10 @@ class Key:
         closed = "left" if self.open_high else "both"
         if self.kind in ("int", "float", "ints"):
             number = Interval(float if self.kind == "float" else int, self.low, self.high, closed)
-            return ListOf(number, self.min_len) if self.kind == "ints" else number
+            if self.kind == "ints":
+                lists = ListOf(number, self.min_len)
+                return Preset(lists, dict(self.presets)) if self.presets else lists
+            return number
         return StrOptions(self.options) if self.kind == "str" else Boolean()
 
     def expected(self) -> str:

@@ -20,6 +20,12 @@ published energies follow it: with it every row of the table is reproduced
 ``s_ref=0.193e6`` for the rounded reference. Metrics ``energy_truenorth``,
 ``energy_spinnaker`` (unit "1": relative to the reference).
 
+``s_ref`` also takes the name of a row of the table (:data:`S_REF_PRESETS`):
+``"cifar10"`` (the default above) or ``"cifar100"``, the CIFAR-100 TSC row's
+0.170e6 spikes (its sparsity 60.57 % of VGG-16's 280,676 neurons with a
+100-way readout gives 0.17000e6, the same to five digits); ``t_ref`` is 512 in
+both rows.
+
 **Absolute energy** per event (docs/cost-models.md table), metrics
 ``energy_<chip>_j``:
 
@@ -50,8 +56,10 @@ published energies follow it: with it every row of the table is reproduced
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ._base import POSITIVE, CostModel, Option
+from .validation import Constraint, Invalid
 from .profile import LayerProfile, Profile
 
 PJ = 1e-12
@@ -102,13 +110,33 @@ ABSOLUTE = {
 S_REF = 2.612e6 * 68.86 / 930.91
 """0.19321e6: the TSC row's spikes to five digits (the seed table's sparsity ratio)."""
 T_REF = 512.0
+S_REF_PRESETS = {"cifar10": S_REF, "cifar100": 0.170e6}
+"""The TSC reference row of each data set of the TTFS seed's table (spikes per image)."""
+
+
+class Reference(Constraint):
+    """A positive number of spikes, or the name of a row of :data:`S_REF_PRESETS`."""
+
+    def describe(self) -> str:
+        return f"numbers > 0 or one of {', '.join(map(repr, S_REF_PRESETS))}"
+
+    def check(self, value: Any) -> float:
+        if isinstance(value, str):
+            if value in S_REF_PRESETS:
+                return S_REF_PRESETS[value]
+            raise self.fail(value)
+        try:
+            return POSITIVE.check(value)
+        except Invalid:
+            raise self.fail(value) from None
 
 
 class NeuromorphicModel(CostModel):
     name = "neuromorphic"
     metrics = {**dict.fromkeys(RELATIVE, "1"), **dict.fromkeys(ABSOLUTE, "J")}
     options = {
-        "s_ref": Option(S_REF, POSITIVE, "reference spikes per sample of the relative energies (TSC, TTFS seed)"),
+        "s_ref": Option(S_REF, Reference(), "reference spikes per sample of the relative energies (TSC, TTFS "
+                        "seed), or its table's row: cifar10 (0.19321e6), cifar100 (0.170e6)"),
         "t_ref": Option(T_REF, POSITIVE, "reference timesteps of the relative energies (TSC, TTFS seed)"),
     }
     additive = frozenset(ABSOLUTE)

@@ -16,7 +16,14 @@ here every layer counts and :func:`hwmodels.breakdown` shows each one.
 
 ``spikes_per_sample`` sums the spikes of the populations (dense/conv2d layers;
 lateral and recurrent layers are connections inside a population counted once),
-and ``spike_rate = spikes / (neurons x timesteps)``.
+``spike_rate = spikes / (neurons x timesteps)`` and ``spike_sparsity = spikes /
+neurons``: the TTFS seed's spike rate (after Han & Roy 2020) and sparsity (after
+Zhou et al. 2021), ``S / (N T)`` and ``S / N`` with S the spikes, N the neurons
+and T the timesteps of a sample. The seed's table gives them in percent: VGG-16's
+280,586 neurons (input, hidden and readout), 0.067e6 spikes and 544 steps give
+its 0.04 % and 23.88 %. An engine whose input is a population of its own
+(TTFS with spike-coded pixels) lists it as a layer, so both count its neurons
+and spikes as the seed does.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ class SynOpsModel(CostModel):
         "macs": "MAC",
         "spikes_per_sample": "spike",
         "spike_rate": "spike/(neuron*step)",
+        "spike_sparsity": "spike/neuron",
     }
     additive = frozenset({"synops", "bit_synops", "macs", "spikes_per_sample"})
     static = frozenset({"macs"})
@@ -53,4 +61,6 @@ class SynOpsModel(CostModel):
         totals = super().estimate(profile, **options)
         slots = profile.neuron_steps
         totals["spike_rate"] = totals["spikes_per_sample"] / slots if slots else 0.0
+        neurons = profile.n_neurons
+        totals["spike_sparsity"] = totals["spikes_per_sample"] / neurons if neurons else 0.0
         return totals

@@ -88,7 +88,7 @@ def test_breakdown_holds_every_additive_metric_and_adds_up_to_the_total(name: st
 def test_every_model_but_the_ratios_breaks_down_per_layer() -> None:
     per_layer = hwmodels.breakdown(busy_profile())["conv"]
     not_additive = set(hwmodels.units()) - set(per_layer)
-    assert not_additive == {"spike_rate", "energy_truenorth", "energy_spinnaker", "reward", "memory_ratio",
+    assert not_additive == {"spike_rate", "spike_sparsity", "energy_truenorth", "energy_spinnaker", "reward", "memory_ratio",
                             "connection_sparsity", "activation_sparsity"}
 
 

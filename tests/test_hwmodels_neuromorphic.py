@@ -29,6 +29,27 @@ def network(spikes: float, timesteps: int):
                       dense("b", n_neurons=80_000, output_spikes=spikes * 0.25), timesteps=timesteps)
 
 
+# CIFAR-100 rows; the phase and burst rows' spike column has 2-3 digits (258, 25), so their
+# spikes come from the sparsity column (920.95 %, 89.36 %) x VGG-16's 280,676 neurons (100-way readout).
+CIFAR100_ROWS = [
+    ("rate (Han 2020)", 512, 2.048, 5.42, 8.07),
+    ("phase (Kim 2018)", 8950, 920.95 * 0.280676, 619, 979),
+    ("burst (Park 2019)", 3100, 89.36 * 0.280676, 63, 97),
+    ("TSC (Han 2020), the reference", 512, 0.170, 1.00, 1.00),
+    ("TTFS (T2FSNN, Park 2020)", 680, 0.084, 0.99, 0.79),
+    ("this work", 544, 0.078, 0.82, 0.68),
+]
+
+
+@pytest.mark.parametrize("row, steps, spikes_m, truenorth, spinnaker", CIFAR100_ROWS, ids=[r[0] for r in CIFAR100_ROWS])
+def test_every_cifar100_row_rounds_to_the_published_figures_with_its_preset(row, steps, spikes_m, truenorth,
+                                                                            spinnaker) -> None:
+    out = hwmodels.evaluate(network(spikes_m * 1e6, steps), "neuromorphic", s_ref="cifar100")
+    digits = 2 if truenorth < 10 else 0
+    assert round(out["energy_truenorth"], digits) == truenorth
+    assert round(out["energy_spinnaker"], digits) == spinnaker
+
+
 @pytest.mark.parametrize("row, steps, spikes_m, truenorth, spinnaker", [
     CIFAR10_ROWS[0], CIFAR10_ROWS[4]], ids=["rate", "T2FSNN"])
 def test_ttfs_table_rows_within_001(row, steps, spikes_m, truenorth, spinnaker) -> None:
@@ -64,7 +85,7 @@ def test_references_are_options() -> None:
     out = hwmodels.evaluate(network(1000.0, 10), "neuromorphic", s_ref=500.0, t_ref=20)
     assert out["energy_truenorth"] == pytest.approx(0.40 * 1000 / 500 + 0.60 * 10 / 20)
     assert out["energy_spinnaker"] == pytest.approx(0.64 * 1000 / 500 + 0.36 * 10 / 20)
-    with pytest.raises(ValueError, match="option 's_ref' of model 'neuromorphic': expected numbers > 0, got 0$"):
+    with pytest.raises(ValueError, match="option 's_ref' of model 'neuromorphic': expected numbers > 0 or one of 'cifar10', 'cifar100', got 0$"):
         hwmodels.evaluate(network(1.0, 1), "neuromorphic", s_ref=0)
     with pytest.raises(ValueError, match="option 't_ref' of model 'neuromorphic'"):
         hwmodels.evaluate(network(1.0, 1), "neuromorphic", t_ref="512")

@@ -89,7 +89,7 @@ def test_defaults_and_normalisation() -> None:
     ({"study": {"engine": "loihi"}},
      'x.toml: [study].engine: expected one of "surrogate"'),
     ({"study": {"dataset": "imagenet"}},
-     'x.toml: [study].dataset: expected one of "digits", "mnist", "fashion-mnist", "cifar10", got "imagenet"'),
+     'x.toml: [study].dataset: expected one of "digits", "mnist", "fashion-mnist", "cifar10", "cifar100", "cifar100-coarse", "speech-commands", got "imagenet"'),
     ({"study": {"n_trials": 0}}, "x.toml: [study].n_trials: expected integers 1..10000000, got 0"),
     ({"study": {"name": "my study!"}}, "x.toml: [study].name: expected letters, digits"),
     ({"train": {"epochs": 0}}, "x.toml: [train].epochs: expected integers 1..100000, got 0"),

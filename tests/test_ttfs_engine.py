@@ -46,9 +46,14 @@ def test_reference_network_shapes_and_latency() -> None:
     assert profile.layers[0].macs_per_step * profile.timesteps == 64 * 256  # once per sample
     assert profile.layers[1].macs_per_step * profile.timesteps == 256 * 256 * 32  # every step of its window
     spiking = get("ttfs").static_profile(make_design("ttfs", {"input_coding": "ttfs"}), DIGITS)
-    assert all(l.spiking_input for l in spiking.layers) and spiking.timesteps == 128
-    assert spiking.layers[0].neuron_params == {"v_mem": (256, 32), "bias": (256, 32), "kernel": (2, 32),
-                                               "v_th": (1, 32)}
+    # spike-coded pixels: the input population leads, 64 neurons, no weights, no MACs
+    pixels, *weight_layers = spiking.layers
+    assert (pixels.name, pixels.n_neurons, pixels.n_weights, pixels.macs_per_step) == ("input", 64, 0, 0)
+    assert pixels.neuron_params == {"v_mem": (64, 32), "v_th": (1, 32)}
+    assert all(l.spiking_input for l in weight_layers) and spiking.timesteps == 128
+    assert spiking.n_neurons == 64 + 256 + 256 + 10 == profile.n_neurons + 64
+    assert weight_layers[0].neuron_params == {"v_mem": (256, 32), "bias": (256, 32), "kernel": (2, 32),
+                                              "v_th": (1, 32)}
 
 
 def test_vgg_style_conv_plan() -> None:
@@ -94,7 +99,7 @@ def test_static_profile_matches_the_trained_shapes(digits, keys) -> None:
 def test_measured_counts_are_consistent(digits, input_coding) -> None:
     design = make_design("ttfs", {"hidden": (32,), "pruning": 0.5, "input_coding": input_coding})
     out = get("ttfs").run(design, digits, Budget(epochs=3, lr=1e-3, seed=0), quiet)
-    fc1, readout = out.profile.layers
+    *pixels, fc1, readout = out.profile.layers
     # every spike of fc1 reaches the readout; fc1's inputs are the input population's spikes, if any
     assert readout.input_events == pytest.approx(fc1.output_spikes)
     assert 0 < fc1.output_spikes <= 32
@@ -109,7 +114,14 @@ def test_measured_counts_are_consistent(digits, input_coding) -> None:
     assert 0 < fc1.input_events <= 64
     assert readout.output_spikes == 0  # the readout integrates, never fires
     assert fc1.fan_out <= 32 and readout.fan_out <= 10
-    assert metrics["spikes_per_sample"] == pytest.approx(fc1.output_spikes)
+    # the input population's spikes, counted as it fires, are exactly those reaching fc1 (no pool
+    # between), and they count as spikes: the seed's S, over its N = 64 + 32 + 10 neurons
+    (pixels,) = pixels
+    assert pixels.name == "input" and pixels.output_spikes == pytest.approx(fc1.input_events)
+    spikes = pixels.output_spikes + fc1.output_spikes
+    assert metrics["spikes_per_sample"] == pytest.approx(spikes)
+    assert metrics["spike_sparsity"] == pytest.approx(spikes / (64 + 32 + 10))
+    assert metrics["spike_rate"] == pytest.approx(spikes / ((64 + 32 + 10) * 3 * 32))
     assert metrics["synops"] == pytest.approx(fc1.input_events * fc1.fan_out + readout.input_events * readout.fan_out)
     assert metrics["macs"] == 0  # every layer receives spikes
     assert out.extras["agreement"] >= 0.99 and len(out.extras["tau"]) == 2

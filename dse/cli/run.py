@@ -14,7 +14,8 @@ def _run_options(command: Callable) -> Callable:
     for option in reversed([
         storage_option,
         click.option("--data-dir", type=click.Path(), default=None,
-                     help="Folder holding MNIST / Fashion-MNIST IDX files or CIFAR-10 batches."),
+                     help="Folder holding MNIST / Fashion-MNIST IDX files, CIFAR-10 / CIFAR-100 batches or "
+                          "the Speech Commands v0.02 folder."),
         click.option("--device", default="cpu", show_default=True,
                      help="cpu, cuda, cuda:N or auto (CUDA when available)."),
         click.option("--n-trials", type=click.IntRange(min=1), default=None,
@@ -83,6 +84,16 @@ def _run(spec_path: str, storage: str, data_dir: str | None, device: str, n_tria
         sys.exit(signal_exit)
 
 
+def _dry_run(spec_path: str, data_dir: str | None, device: str, n_trials: int | None, new_name: str | None) -> None:
+    from ..spec import load_spec
+    from ..study.dry_run import dry_run, lines
+
+    check_device(device)
+    spec = load_spec(spec_path, n_trials=n_trials, name=new_name)
+    for line in lines(dry_run(spec, data_dir, device)):
+        click.echo(line)
+
+
 def _run_dask(spec, address: str, storage: str, data_dir: str | None, device: str,
               quiet: bool) -> tuple[dict[str, int], bool, bool]:
     from ..study.dask_cluster import run_dask
@@ -114,9 +125,15 @@ def _tally(counts: dict[str, int]) -> str:
 @click.option("--dask", default=None, metavar="ADDRESS",
               help="Run trials on the Dask cluster at tcp://HOST:PORT (one trial per worker process; storage "
                    "reachable by every worker, e.g. PostgreSQL), or local:K for a local cluster of K workers.")
+@click.option("--dry-run", is_flag=True,
+              help="Check the spec (and --data-dir), print the design count, the static costs at the corners "
+                   "of the space and an estimated training time per trial; train nothing, write nothing.")
 def run(spec: str, storage: str, data_dir: str | None, device: str, n_trials: int | None, quiet: bool,
-        new_name: str | None, workers: int, dask: str | None) -> None:
+        new_name: str | None, workers: int, dask: str | None, dry_run: bool) -> None:
     """Run (or continue) the study in SPEC, then print its Pareto front and write its report."""
+    if dry_run:
+        _dry_run(spec, data_dir, device, n_trials, new_name)
+        return
     if dask and workers > 1:
         raise UserError("--dask and --workers: give one; a Dask cluster's workers are its own (local:K for K here)")
     _run(spec, storage, data_dir, device, n_trials, quiet, report=True, workers=workers, new_name=new_name,

@@ -1,4 +1,5 @@
-"""Data sets: the bundled digits, and MNIST, Fashion-MNIST, CIFAR-10 from --data-dir.
+"""Data sets: the bundled digits, and MNIST, Fashion-MNIST, CIFAR-10, CIFAR-100 and Google
+Speech Commands (MFCC features, :mod:`.speech`) from --data-dir.
 
 Every data set comes as float32 images in [0, 1] of shape [N, C, H, W] and int64
 labels, split into train / validation / test. The split is fixed (seed 0) and
@@ -48,13 +49,22 @@ class DatasetInfo:
     n_classes: int
     needs_dir: bool
     help: str
+    n_train: int = 0
+    """Training samples of the full data set after the validation split (``dse run --dry-run``'s
+    time estimate without the files)."""
 
 
 DATASETS: dict[str, DatasetInfo] = {
-    "digits": DatasetInfo((1, 8, 8), 10, False, "scikit-learn's 8x8 digits, 1797 images (bundled)"),
-    "mnist": DatasetInfo((1, 28, 28), 10, True, "MNIST IDX files (gzipped or not) in --data-dir"),
-    "fashion-mnist": DatasetInfo((1, 28, 28), 10, True, "Fashion-MNIST IDX files in --data-dir"),
-    "cifar10": DatasetInfo((3, 32, 32), 10, True, "CIFAR-10 python pickle batches in --data-dir"),
+    "digits": DatasetInfo((1, 8, 8), 10, False, "scikit-learn's 8x8 digits, 1797 images (bundled)", 1257),
+    "mnist": DatasetInfo((1, 28, 28), 10, True, "MNIST IDX files (gzipped or not) in --data-dir", 54_000),
+    "fashion-mnist": DatasetInfo((1, 28, 28), 10, True, "Fashion-MNIST IDX files in --data-dir", 54_000),
+    "cifar10": DatasetInfo((3, 32, 32), 10, True, "CIFAR-10 python pickle batches in --data-dir", 45_000),
+    "cifar100": DatasetInfo((3, 32, 32), 100, True, "CIFAR-100 python pickles (cifar-100-python/train, test) "
+                            "in --data-dir, 100 fine labels", 45_000),
+    "cifar100-coarse": DatasetInfo((3, 32, 32), 20, True, "CIFAR-100 with its 20 coarse labels (superclasses)",
+                                   45_000),
+    "speech-commands": DatasetInfo((1, 98, 40), 12, True, "Google Speech Commands v0.02 WAV folder in "
+                                   "--data-dir: 12 classes, 40 MFCCs x 98 frames", 85_158),
 }
 
 
@@ -106,11 +116,32 @@ def _cifar10(data_dir: Path | None) -> Dataset:
     return _finish("cifar10", x_train, y_train, x_test, y_test, 10)
 
 
+def _cifar100(labels: str) -> Callable[[Path | None], Dataset]:
+    name = "cifar100" if labels == "fine" else "cifar100-coarse"
+
+    def load(data_dir: Path | None) -> Dataset:
+        from .cifar import load_cifar100
+
+        x_train, y_train, x_test, y_test = load_cifar100(data_dir, labels)  # type: ignore[arg-type]
+        return _finish(name, x_train, y_train, x_test, y_test, DATASETS[name].n_classes)
+
+    return load
+
+
+def _speech(data_dir: Path | None) -> Dataset:
+    from .speech import load_speech_commands
+
+    return _dataset("speech-commands", *load_speech_commands(data_dir), 12)  # type: ignore[arg-type]
+
+
 _LOADERS: dict[str, Callable[[Path | None], Dataset]] = {
     "digits": _digits,
     "mnist": _idx("mnist"),
     "fashion-mnist": _idx("fashion-mnist"),
     "cifar10": _cifar10,
+    "cifar100": _cifar100("fine"),
+    "cifar100-coarse": _cifar100("coarse"),
+    "speech-commands": _speech,
 }
 
 

@@ -1,7 +1,9 @@
-"""CIFAR-10 from its "python version" pickle batches.
+"""CIFAR-10 and CIFAR-100 from their "python version" pickle batches.
 
 The batches are pickled dicts with ``b"data"`` (uint8 [N, 3072], channel-major)
-and ``b"labels"``. Unpickling can run any code a file names, so the batches are
+and ``b"labels"`` (CIFAR-10's ``data_batch_1..5``, ``test_batch``) or
+``b"fine_labels"`` (100 classes) and ``b"coarse_labels"`` (20 superclasses)
+(CIFAR-100's ``train``, ``test`` in ``cifar-100-python``). Unpickling can run any code a file names, so the batches are
 read by :class:`BatchUnpickler`, which admits only the globals a numpy array
 needs (those of the distribution's Python 2 pickles and of Python 3 re-saves up
 to protocol 4) and refuses any other before it is called. Read by hand because
@@ -52,22 +54,29 @@ class BatchUnpickler(pickle.Unpickler):
         return found()
 
 
-def read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
+CIFAR100_SUBDIRS = ("cifar-100-python", "cifar100", "cifar-100")
+CIFAR100_LABELS = {"fine": b"fine_labels", "coarse": b"coarse_labels"}
+"""CIFAR-100's two labelings: 100 classes, or their 20 superclasses."""
+
+
+def read_batch(path: Path, labels_key: bytes = b"labels", what: str = "CIFAR-10") -> tuple[np.ndarray, np.ndarray]:
+    """A batch's images [N, 3, 32, 32] (uint8) and its labels under `labels_key`; DataError naming
+    the file for anything but a dict of numpy arrays and lists."""
     try:
         with path.open("rb") as f:
             batch = BatchUnpickler(f, encoding="bytes").load()
     except Refused as exc:
-        raise DataError(f"{path}: refused to unpickle the global {exc}: a CIFAR-10 batch holds only numpy "
+        raise DataError(f"{path}: refused to unpickle the global {exc}: a {what} batch holds only numpy "
                         f"arrays, lists, bytes and ints; nothing from the file was run") from None
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, KeyError, IndexError, AttributeError,
-            OverflowError) as exc:
-        raise DataError(f"{path}: not a CIFAR-10 pickle batch ({exc})") from None
+            OverflowError, MemoryError) as exc:
+        raise DataError(f"{path}: not a {what} pickle batch ({exc})") from None
     if not isinstance(batch, dict):
-        raise DataError(f"{path}: not a CIFAR-10 pickle batch (a {type(batch).__name__}, expected a dict)")
+        raise DataError(f"{path}: not a {what} pickle batch (a {type(batch).__name__}, expected a dict)")
     data = batch.get(b"data", batch.get("data"))
-    labels = batch.get(b"labels", batch.get("labels"))
+    labels = batch.get(labels_key, batch.get(labels_key.decode()))
     if data is None or labels is None:
-        raise DataError(f"{path}: CIFAR-10 batch without 'data' and 'labels'")
+        raise DataError(f"{path}: {what} batch without 'data' and '{labels_key.decode()}'")
     data = np.asarray(data, dtype=np.uint8)
     labels = np.asarray(labels, dtype=np.int64)
     if data.ndim != 2 or data.shape[1] != 3072 or len(labels) != len(data):
@@ -87,3 +96,19 @@ def load_cifar10(data_dir: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
         parts[split] = (np.concatenate([b[0] for b in batches]), np.concatenate([b[1] for b in batches]))
     (xtr, ytr), (xte, yte) = parts["train"], parts["test"]
     return xtr.astype(np.float32) / 255.0, ytr, xte.astype(np.float32) / 255.0, yte
+
+
+def load_cifar100(data_dir: Path, labels: str = "fine") -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """CIFAR-100's ``train`` and ``test`` files, labelled by `labels` (``fine`` or ``coarse``)."""
+    parts = []
+    for split in ("train", "test"):
+        path = find_file(data_dir, CIFAR100_SUBDIRS, (split,))
+        if path is None:
+            raise DataError(f"--data-dir {data_dir}: no CIFAR-100 {split} file in {', '.join(CIFAR100_SUBDIRS)} "
+                            f"or the folder itself (the extracted cifar-100-python.tar.gz)")
+        x, y = read_batch(path, CIFAR100_LABELS[labels], "CIFAR-100")
+        classes = 100 if labels == "fine" else 20
+        if len(y) and (y.min() < 0 or y.max() >= classes):
+            raise DataError(f"{path}: {labels} labels must be 0..{classes - 1}, found {y.min()}..{y.max()}")
+        parts += [x.astype(np.float32) / 255.0, y]
+    return parts[0], parts[1], parts[2], parts[3]

@@ -24,6 +24,8 @@ class Activity:
     output_spikes: list[float]
     synops: list[float]
     samples: int = 0
+    input_spikes: float = 0.0
+    """Spikes of an input population (TTFS with spike-coded pixels; 0 where the input is values)."""
 
     @classmethod
     def empty(cls, n_layers: int) -> "Activity":

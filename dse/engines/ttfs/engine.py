@@ -151,7 +151,10 @@ def measure(model: TTFSNet, design: Design, data: Dataset, x: torch.Tensor, y: t
             same_spikes += int((simulated == closed_form).sum())
     n = max(1, len(y))
     base = static_profile(design, DataShape(data.shape, data.n_classes))
-    profile = replace(base, layers=counts.measured(base.layers, model.nonzero_weights(net)), accuracy=correct / n)
+    layers = counts.measured(base.layers[-len(net.plan):], model.nonzero_weights(net))
+    if len(base.layers) > len(net.plan):  # the input population (spiking input) leads
+        layers = (replace(base.layers[0], output_spikes=counts.input_spikes / n), *layers)
+    profile = replace(base, layers=layers, accuracy=correct / n)
     return Measurement(profile, surrogate_correct / n, same / n, same_spikes / max(1, neurons))
 
 

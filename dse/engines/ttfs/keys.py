@@ -11,11 +11,19 @@ from __future__ import annotations
 from .._base import DesignError
 from ...keys import Key
 
+VGG16_CONV = (64, 64, 0, 128, 128, 0, 256, 256, 256, 0, 512, 512, 512, 0, 512, 512, 512, 0)
+"""VGG-16's 13 convolutions and 5 pools (Simonyan & Zisserman, configuration D), the TTFS seed's network."""
+VGG16_HIDDEN = (512, 512)
+"""Its two hidden dense layers as CIFAR networks size them (the seed's table: 280,586 neurons
+= 3,072 input + 276,480 conv + 2 x 512 + 10, its spikes / sparsity ratio), so with the
+readout 16 weight layers and 544 = 17 x 32 steps."""
+
 KEYS: dict[str, Key] = {k.name: k for k in (
-    Key("hidden", "ints", (256, 256), "widths of the dense hidden layers (after any conv stack)",
-        low=1, high=65536, min_len=0),
+    Key("hidden", "ints", (256, 256), "widths of the dense hidden layers (after any conv stack); "
+        '"vgg16" = [512, 512]', low=1, high=65536, min_len=0, presets=(("vgg16", VGG16_HIDDEN),)),
     Key("conv", "ints", (), "VGG-style 3x3 conv stack: channel widths, 0 = 2x2 max-pool "
-        "(e.g. [16, 0, 32, 0]); empty = a dense network", low=0, high=4096, min_len=0),
+        '(e.g. [16, 0, 32, 0]); empty = a dense network; "vgg16" = VGG-16\'s 13 convolutions and 5 pools',
+        low=0, high=4096, min_len=0, presets=(("vgg16", VGG16_CONV),)),
     Key("input_coding", "str", "analog", "how pixels reach layer 1: analog (docs/engines.md: W x added to "
         "V once) or ttfs (each pixel a first-spike time through its own kernel, the paper's text)",
         options=("analog", "ttfs")),

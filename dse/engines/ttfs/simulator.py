@@ -28,7 +28,8 @@ no logarithm, no rounding, no matmul of decoded values, so its agreement with
 Counts per layer (an :class:`~dse.engines.activity.Activity`, summed over
 the batch): ``input_events`` (spikes reaching the layer, after pooling),
 ``synops`` (for each input spike, the nonzero synapses it drives) and
-``output_spikes`` (spikes emitted, counted in the fire phase).
+``output_spikes`` (spikes emitted, counted in the fire phase); with spiking
+input also ``input_spikes``, the input population's spikes.
 """
 
 from __future__ import annotations
@@ -102,7 +103,12 @@ def synapses_per_input(net: Frozen, layer: int) -> torch.Tensor:
 def simulate(net: Frozen, x: torch.Tensor, counts: Activity | None = None) -> Simulation:
     """Run the network on a batch of inputs [B, C, H, W]; add its events to `counts`."""
     v = x if net.plan[0].kind == "conv2d" else x.flatten(1)
-    times = [] if net.analog_input else [fire(v, *net.kernel(0), net.theta0, net.window)[0]]
+    times = []
+    if not net.analog_input:  # the input population fires in window 1
+        input_times, emitted = fire(v, *net.kernel(0), net.theta0, net.window)
+        times.append(input_times)
+        if counts is not None:
+            counts.input_spikes += float(emitted.sum())
     for layer, spec in enumerate(net.plan):
         if layer == 0 and net.analog_input:
             v = net.op(0, v)  # the analog input, added once: dense work, no events
