@@ -15,7 +15,10 @@ see the README for the measurements behind them.
 
 from __future__ import annotations
 
+from typing import Any, Callable, Mapping
+
 from .._base import DesignError
+from ..layer_bits import expand_layer_bits
 from ...keys import Key
 
 NETWORKS = ("diehl-cook", "tinysnn")
@@ -63,3 +66,13 @@ def check(design) -> None:
         raise DesignError(("update_interval", "timesteps"),
                           f"update_interval = {design.update_interval} exceeds timesteps = {design.timesteps}: "
                           f"tinySNN would never update its weights; use update_interval <= timesteps")
+
+
+WEIGHT_LAYERS = {"diehl-cook": ("x_ae", "inh", "inh_exc"), "tinysnn": ("x_ae", "lateral")}
+"""The Profile layers holding weights, per network, in ``weight_bits_l{i}`` order: the
+plastic input weights, then the stored inhibitory connections (constants at their precision)."""
+
+
+def expand(design, pick: Callable[[str, Any], Any], params: Mapping[str, Any]) -> dict[str, Any]:
+    """``layer_bits = true``: one ``weight_bits_l{i}`` per layer of :data:`WEIGHT_LAYERS`."""
+    return expand_layer_bits(design, len(WEIGHT_LAYERS[design.network]), pick, params)

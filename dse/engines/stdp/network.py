@@ -101,6 +101,9 @@ class Grids:
     v_exc: Grid | None = None
     v_th: Grid | None = None
     v_inh: Grid | None = None
+    weights: bool = False
+    """Whether the weight side is quantised: W on ``w`` (None where its layer keeps 32
+    bits) and the stored inhibitory constants at their layers' bits."""
 
 
 def weight_grid(bits: int) -> Grid | None:
@@ -147,25 +150,27 @@ class Network:
     def set_constants(self) -> None:
         """Constants as stored at the design's precision (float32 before quantisation)."""
         s, g = self.setup, self.grids
-        wb = s.weight_bits if g.w is not None else 32
-        self.inh = constant(s.inhibition, wb)
-        self.exc_to_inh = constant(EXC_TO_INH, wb)
+
+        def bits(layer: str) -> int:
+            return s.layer_bits_of(layer) if g.weights else 32
+
+        self.inh = constant(s.inhibition, bits("inh_exc" if s.baseline else "lateral"))
+        self.exc_to_inh = constant(EXC_TO_INH, bits("inh") if s.baseline else 32)
         self.thr0 = on_grid(EXC.thresh - EXC.rest, g.v_th)
         self.reset_exc = on_grid(EXC.reset - EXC.rest, g.v_exc)
         self.reset_inh = on_grid(INH.reset - INH.rest, g.v_inh)
-        nb = s.neuron_bits if g.v_inh is not None else 32
-        self.thr_inh = constant(INH.thresh - INH.rest, nb)
+        self.thr_inh = constant(INH.thresh - INH.rest, s.state_bits[1] if g.v_th is not None else 32)
 
     def make_grids(self, ranges: Ranges, weights: bool = True, neurons: bool = True) -> None:
         """Grids from the observed ranges: Q(i.f), i = max(0, floor(log2 max|x|) + 1)."""
         s = self.setup
-        nb = s.neuron_bits
+        vmem, vth = s.state_bits
         self.grids = Grids(
-            w=weight_grid(s.weight_bits) if weights else None,
-            v_exc=fixed_point(nb, ranges.v_exc, signed=True) if neurons and s.quantized_neurons else None,
-            v_th=fixed_point(nb, ranges.v_th, signed=False) if neurons and s.quantized_neurons else None,
-            v_inh=fixed_point(nb, ranges.v_inh, signed=True)
-            if neurons and s.quantized_neurons and s.baseline else None,
+            w=weight_grid(s.layer_bits_of("x_ae")) if weights else None,
+            v_exc=fixed_point(vmem, ranges.v_exc, signed=True) if neurons and vmem < 32 else None,
+            v_th=fixed_point(vth, ranges.v_th, signed=False) if neurons and vth < 32 else None,
+            v_inh=fixed_point(vmem, ranges.v_inh, signed=True) if neurons and vmem < 32 and s.baseline else None,
+            weights=weights,
         )
         self.set_constants()
 
@@ -212,7 +217,7 @@ class Network:
         """
         net = copy.copy(self)
         net.setup, net.generator, net._solver = setup, generator, None
-        net.grids = replace(self.grids, w=weight_grid(setup.weight_bits))
+        net.grids = replace(self.grids, w=weight_grid(setup.layer_bits_of("x_ae")))
         net.set_constants()
         net.w, net.vth = w.clone(), vth.clone()
         if from_float:

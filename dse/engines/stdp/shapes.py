@@ -8,8 +8,11 @@ filled in), so all three describe one network. Counts (Contract 1, per sample):
 Inference (both networks)
     ``x_ae`` (dense): the plastic input weights, N_in x N at ``weight_bits``;
     neuron parameters ``v_mem`` and ``v_th`` per excitatory neuron at
-    ``neuron_bits`` (tinySNN section 2.3 quantises V_mem and V_th; V_th = thresh
+    ``vmem_bits`` and ``vth_bits`` (each ``neuron_bits`` where 0: tinySNN section 2.3
+    quantises V_mem and V_th as two parameters; V_th = thresh
     + theta is stored per neuron, docs/engines.md 1b); ``macs_per_step`` = N_in x N;
+    every weight layer at ``weight_bits``, or its own with ``layer_bits``
+    (``weight_bits_l{i}`` in the order of :data:`.keys.WEIGHT_LAYERS`);
     ``fan_out`` = N; ``input_events`` = Poisson input spikes; ``output_spikes``
     = excitatory spikes.
 Diehl & Cook baseline (docs/engines.md 1a; docs/cost-models.md "Memory")
@@ -58,6 +61,9 @@ from typing import TYPE_CHECKING
 from hwmodels import LayerProfile, Profile
 
 from .._base import DataShape
+from ..layer_bits import bits_per_layer
+from ...keys import state_bits
+from .keys import WEIGHT_LAYERS
 from .params import count_bits
 
 if TYPE_CHECKING:
@@ -77,11 +83,12 @@ class Activity:
     """Training only: synapses the learning rule updated (read-modify-write)."""
 
 
-def _input_layer(design: "Design", n_in: int, phase: str, activity: Activity) -> LayerProfile:
+def _input_layer(design: "Design", n_in: int, phase: str, activity: Activity,
+                 bits: dict[str, int]) -> LayerProfile:
     n = design.n_neurons
-    nb = design.neuron_bits
+    vmem, vth = state_bits(design)
     numel = n_in * n
-    params = {"v_mem": (n, nb), "v_th": (n, nb)}
+    params = {"v_mem": (n, vmem), "v_th": (n, vth)}
     macs = numel
     fan_out = float(n)
     if phase == "training":
@@ -97,7 +104,7 @@ def _input_layer(design: "Design", n_in: int, phase: str, activity: Activity) ->
             fan_out = (activity.input_events * n + activity.updated_synapses) / activity.input_events
     return LayerProfile(
         name="x_ae", kind="dense", n_inputs=n_in, n_neurons=n, n_weights=numel, n_nonzero=numel,
-        weight_bits=design.weight_bits, neuron_params=params, macs_per_step=macs, fan_out=fan_out,
+        weight_bits=bits["x_ae"], neuron_params=params, macs_per_step=macs, fan_out=fan_out,
         input_events=activity.input_events, output_spikes=activity.exc_spikes, spiking_input=True)
 
 
@@ -105,21 +112,23 @@ def layers(design: "Design", data: DataShape, phase: str = "inference",
            activity: Activity = Activity()) -> tuple[LayerProfile, ...]:
     n = design.n_neurons
     n_in = math.prod(data.shape)
-    wb, nb = design.weight_bits, design.neuron_bits
-    out = [_input_layer(design, n_in, phase, activity)]
+    names = WEIGHT_LAYERS[design.network]
+    bits = dict(zip(names, bits_per_layer(design, len(names))))
+    vmem, vth = state_bits(design)
+    out = [_input_layer(design, n_in, phase, activity, bits)]
     if design.network == "diehl-cook":
         out.append(LayerProfile(
             name="inh", kind="dense", n_inputs=n, n_neurons=n, n_weights=n * n, n_nonzero=n,
-            weight_bits=wb, neuron_params={"v_mem": (n, nb), "v_th": (1, nb)}, macs_per_step=n * n,
+            weight_bits=bits["inh"], neuron_params={"v_mem": (n, vmem), "v_th": (1, vth)}, macs_per_step=n * n,
             fan_out=1.0, input_events=activity.exc_spikes, output_spikes=activity.inh_spikes))
         out.append(LayerProfile(
             name="inh_exc", kind="recurrent", n_inputs=n, n_neurons=n, n_weights=n * n,
-            n_nonzero=n * (n - 1), weight_bits=wb, macs_per_step=n * n, fan_out=float(n - 1),
+            n_nonzero=n * (n - 1), weight_bits=bits["inh_exc"], macs_per_step=n * n, fan_out=float(n - 1),
             input_events=activity.inh_spikes))
     else:
         out.append(LayerProfile(
             name="lateral", kind="lateral", n_inputs=n, n_neurons=n, n_weights=1, n_nonzero=1,
-            weight_bits=wb, macs_per_step=n, fan_out=float(n - 1), input_events=activity.exc_spikes))
+            weight_bits=bits["lateral"], macs_per_step=n, fan_out=float(n - 1), input_events=activity.exc_spikes))
     return tuple(out)
 
 
