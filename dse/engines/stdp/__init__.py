@@ -11,7 +11,7 @@ from .shapes import static_profile
 
 ENGINE = Engine(
     name="stdp",
-    help="unsupervised STDP: Diehl & Cook baseline and tinySNN, quantised weights and neuron state",
+    help="unsupervised STDP: Diehl & Cook baseline, tinySNN and SL-STDP, quantised weights and neuron state",
     keys=KEYS,
     shared=("weight_bits", "neuron_bits", "vmem_bits", "vth_bits", "layer_bits", "rounding", "quantization",
             "timesteps"),

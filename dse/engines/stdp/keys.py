@@ -21,12 +21,14 @@ from .._base import DesignError
 from ..layer_bits import expand_layer_bits
 from ...keys import Key
 
-NETWORKS = ("diehl-cook", "tinysnn")
+NETWORKS = ("diehl-cook", "tinysnn", "sl-stdp")
 
 KEYS: dict[str, Key] = {k.name: k for k in (
     Key("network", "str", "tinysnn",
         "diehl-cook: Diehl & Cook 2015 baseline (inhibitory population, pair STDP every step); "
-        "tinysnn: direct lateral inhibition, timestep-based updates with adaptive potentiation",
+        "tinysnn: direct lateral inhibition, timestep-based updates with adaptive potentiation; "
+        "sl-stdp: Srinivasan et al. 2017 as tinySNN compares it (the baseline's inhibitory population, "
+        "weights updated only on a postsynaptic spike, soft-bounded; rule assumed, docs/engines.md 1d)",
         options=NETWORKS),
     Key("n_neurons", "int", 100, "excitatory neurons (the baseline has as many inhibitory ones)",
         low=1, high=100_000),
@@ -48,7 +50,10 @@ TRAIN_KEYS: dict[str, Key] = {k.name: k for k in (
     Key("theta_plus", "float", 0.05, "adaptive-threshold increment per spike in mV (BindsNET's)",
         low=0.0, high=100.0),
     Key("nu_pre", "float", 1e-4, "diehl-cook: depression rate on a presynaptic spike", low=0.0, high=1.0),
-    Key("nu_post", "float", 1e-2, "diehl-cook: potentiation rate on a postsynaptic spike", low=0.0, high=1.0),
+    Key("nu_post", "float", 1e-2, "diehl-cook, sl-stdp: learning rate on a postsynaptic spike",
+        low=0.0, high=1.0),
+    Key("x_offset", "float", 0.4, "sl-stdp: input trace above which a postsynaptic spike potentiates "
+        "a synapse, below which it depresses it (assumed)", low=0.0, high=1.0),
     Key("eta", "float", 3e-2, "tinysnn: learning rate of Eq. 2 (1e-2 in docs/engines.md for MNIST)",
         low=0.0, high=1.0),
     Key("s_th", "float", 10.0, "tinysnn: spike-count normaliser S_th of Eq. 1", low=1e-6, high=1e6),
@@ -62,13 +67,14 @@ def check(design) -> None:
     if design.timesteps < 2:
         raise DesignError(("timesteps",), f"timesteps = {design.timesteps}: a presentation needs at least "
                                           f"2 steps (inputs reach the neurons one step late)")
-    if design.network != "diehl-cook" and design.update_interval > design.timesteps:
+    if design.network == "tinysnn" and design.update_interval > design.timesteps:
         raise DesignError(("update_interval", "timesteps"),
                           f"update_interval = {design.update_interval} exceeds timesteps = {design.timesteps}: "
                           f"tinySNN would never update its weights; use update_interval <= timesteps")
 
 
-WEIGHT_LAYERS = {"diehl-cook": ("x_ae", "inh", "inh_exc"), "tinysnn": ("x_ae", "lateral")}
+WEIGHT_LAYERS = {"diehl-cook": ("x_ae", "inh", "inh_exc"), "tinysnn": ("x_ae", "lateral"),
+                 "sl-stdp": ("x_ae", "inh", "inh_exc")}
 """The Profile layers holding weights, per network, in ``weight_bits_l{i}`` order: the
 plastic input weights, then the stored inhibitory connections (constants at their precision)."""
 

@@ -27,6 +27,13 @@ The input of step t comes from the spikes of step t - 1 [C BN:network.py ``run``
   section 2.2) by Eq. 1-2 (forms *assumed* in docs/engines.md 1b):
   ``k = maxS_post / S_th``, ``dw_ij = k eta x_pre_i (w_max - w_ij)`` for the
   neurons j that fired in ``(t_u - T_u, t_u]``; no depression.
+- SL-STDP (``sl-stdp``, Srinivasan et al. 2017 as tinySNN compares it; the rule is
+  *assumed*, docs/engines.md 1d): the baseline's network (inhibitory population),
+  but weights change only when an excitatory neuron fires, and only its column:
+  ``dw_ij = nu_post (x_pre_i - x_offset) (w_max - w_ij)`` where the input trace is
+  at least ``x_offset`` (potentiation, soft-bounded at w_max), else
+  ``nu_post (x_pre_i - x_offset) w_ij`` (depression, soft-bounded at 0); no update
+  on presynaptic spikes alone (:meth:`Network.sl_stdp_update`). It steps one by one.
 - After every training sample the input weights are normalised so each column
   sums to ``norm`` [C BN:topology ``normalize``]; state resets between samples,
   thresholds are kept.
@@ -230,7 +237,8 @@ class Network:
     def steps_exactly(self) -> bool:
         """Whether learning must step one by one (rounding every step is not linear)."""
         g = self.grids
-        return g.v_exc is not None or g.v_th is not None or (self.setup.baseline and g.w is not None)
+        s = self.setup
+        return g.v_exc is not None or g.v_th is not None or (s.pair_stdp and g.w is not None) or s.sl_stdp
 
     # ---- input ------------------------------------------------------------------
     def encode(self, x: torch.Tensor, steps: int) -> torch.Tensor:
@@ -253,6 +261,15 @@ class Network:
         self.w.addcmul_(torch.outer(x_pre, fired.to(self.dtype)), W_MAX - self.w, value=scale)
         self.w.clamp_(0.0, W_MAX)
         self.q(self.w, self.grids.w)
+
+    def sl_stdp_update(self, x_pre: torch.Tensor, post: int) -> None:
+        """SL-STDP on the column of the neuron `post` that fired: potentiation of the synapses
+        whose input trace is at least ``x_offset``, depression of the others, each soft-bounded."""
+        s, column = self.setup, self.w[:, post]
+        delta = x_pre - s.x_offset
+        room = torch.where(delta >= 0, W_MAX - column, column)
+        column.add_(delta * room, alpha=s.nu_post).clamp_(0.0, W_MAX)
+        self.q(column, self.grids.w)
 
     def pick(self, crossers: torch.Tensor) -> int:
         """One of the neurons that crossed threshold, uniformly (BindsNET ``one_spike``)."""
@@ -288,8 +305,8 @@ class Network:
 
         Quiet stretches are solved in closed form (:mod:`.solver`); the steps on
         which an excitatory neuron fires are simulated one by one (:mod:`.presentation`).
-        Quantised neuron state, and the baseline's ITQ with quantised weights, step
-        one by one (:attr:`steps_exactly`).
+        Quantised neuron state, the baseline's ITQ with quantised weights and SL-STDP
+        (whose event-driven path is not written) step one by one (:attr:`steps_exactly`).
         """
         if self.steps_exactly:
             self.simulate(spikes.unsqueeze(1), learning=True, counts=counts, ranges=ranges)

@@ -88,7 +88,18 @@ class Setup:
 
     @property
     def baseline(self) -> bool:
+        """Whether the network has Diehl & Cook's inhibitory population (the baseline and SL-STDP)."""
+        return self.network in ("diehl-cook", "sl-stdp")
+
+    @property
+    def pair_stdp(self) -> bool:
+        """Whether it learns by pair STDP on every step (the Diehl & Cook baseline)."""
         return self.network == "diehl-cook"
+
+    @property
+    def sl_stdp(self) -> bool:
+        """Whether it learns by SL-STDP (updates only on a postsynaptic spike)."""
+        return self.network == "sl-stdp"
 
     @property
     def quantized_weights(self) -> bool:

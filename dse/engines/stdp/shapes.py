@@ -5,7 +5,7 @@ operations for the feasibility pre-check (activity zero), for the trained
 network's inference profile and for its training profile (measured activity
 filled in), so all three describe one network. Counts (Contract 1, per sample):
 
-Inference (both networks)
+Inference (every network)
     ``x_ae`` (dense): the plastic input weights, N_in x N at ``weight_bits``;
     neuron parameters ``v_mem`` and ``v_th`` per excitatory neuron at
     ``vmem_bits`` and ``vth_bits`` (each ``neuron_bits`` where 0: tinySNN section 2.3
@@ -15,7 +15,7 @@ Inference (both networks)
     (``weight_bits_l{i}`` in the order of :data:`.keys.WEIGHT_LAYERS`);
     ``fan_out`` = N; ``input_events`` = Poisson input spikes; ``output_spikes``
     = excitatory spikes.
-Diehl & Cook baseline (docs/engines.md 1a; docs/cost-models.md "Memory")
+Diehl & Cook baseline and SL-STDP (docs/engines.md 1a, 1d; docs/cost-models.md "Memory")
     ``inh`` (dense, the inhibitory population as its own layer): Ae->Ai,
     one-to-one, BindsNET stores ``22.5 * I`` (N x N, N nonzero); Ai neurons
     keep ``v_mem`` each and one shared ``v_th`` (a fixed LIF threshold);
@@ -36,18 +36,21 @@ Training (phase "training", per training presentation, averaged over all passes)
     The same layers with the activity measured while learning, plus the learning
     rule's own work on ``x_ae``:
 
-    - state: ``x_pre`` (N_in input traces) for both networks; the baseline adds
+    - state: ``x_pre`` (N_in input traces) for every network; the baseline adds
       ``x_post`` (N excitatory traces, pair STDP's depression term); tinySNN adds
       ``spike_count`` (N counters of ceil(log2(T + 1)) bits for maxS_post, Eq. 1)
-      instead. Traces are not quantised by the seed: 32 bits.
+      instead; SL-STDP needs nothing more (its depression is triggered by the
+      postsynaptic spike and reads x_pre). Traces are not quantised by the seed: 32 bits.
     - dense work per step (``macs_per_step``, what a GPU computes): forward
       N_in x N, plus BindsNET's two outer products per step for pair STDP
-      (2 N_in N) or one Eq. 2 update every T_u steps for tinySNN
-      (ceil(N_in N / T_u)), plus the per-sample normalisation (ceil(N_in N / T)).
+      (2 N_in N), one (x_pre s_post^T) for SL-STDP (N_in N), or one Eq. 2 update
+      every T_u steps for tinySNN (ceil(N_in N / T_u)), plus the per-sample
+      normalisation (ceil(N_in N / T)).
     - event-driven work (``fan_out``, so that ``input_events * fan_out`` = the
       synaptic operations): every forward accumulate plus every synapse the rule
       reads and writes: pair STDP depresses the N synapses of each input spike and
-      potentiates the N_in synapses of each excitatory spike; tinySNN potentiates the
+      potentiates the N_in synapses of each excitatory spike; SL-STDP updates the
+      N_in synapses of each excitatory spike only; tinySNN potentiates the
       N_in synapses of each neuron that fired in an update interval, once per
       interval (measured as ``updated_synapses``).
 """
@@ -96,6 +99,8 @@ def _input_layer(design: "Design", n_in: int, phase: str, activity: Activity,
         if design.network == "diehl-cook":
             params["x_post"] = (n, TRACE_BITS)
             macs += 2 * numel
+        elif design.network == "sl-stdp":
+            macs += numel
         else:
             params["spike_count"] = (n, count_bits(design.timesteps))
             macs += math.ceil(numel / design.update_interval)
@@ -116,7 +121,7 @@ def layers(design: "Design", data: DataShape, phase: str = "inference",
     bits = dict(zip(names, bits_per_layer(design, len(names))))
     vmem, vth = state_bits(design)
     out = [_input_layer(design, n_in, phase, activity, bits)]
-    if design.network == "diehl-cook":
+    if design.network in ("diehl-cook", "sl-stdp"):
         out.append(LayerProfile(
             name="inh", kind="dense", n_inputs=n, n_neurons=n, n_weights=n * n, n_nonzero=n,
             weight_bits=bits["inh"], neuron_params={"v_mem": (n, vmem), "v_th": (1, vth)}, macs_per_step=n * n,
