@@ -18,6 +18,7 @@ from dse.engines.surrogate.shapes import plan
 from dse.engines.ttfs.model import TTFSNet
 from dse.errors import SpecError
 from dse.space import suggest
+from dse.study.variants import requests
 from dse.spec import parse_spec
 
 DIGITS = DataShape((1, 8, 8), 10)
@@ -107,3 +108,10 @@ def test_layer_bits_become_one_parameter_per_layer() -> None:
                     "space": {"cells": {"choices": [2]}, "layer_bits": {"choices": [True]}}}, "c.toml")
     with pytest.raises(ValueError, match="layer_bits: expected 2 integers"):
         make_design("ttfs", {"hidden": [16], "layer_bits": [3, 5, 8]})
+
+
+def test_a_weight_bits_variant_of_a_per_layer_design_sets_every_layer() -> None:
+    design = make_design("stdp", {"network": "tinysnn", "layer_bits": [8, 4]})  # weight_bits = 4, the lowest
+    asked = requests({"weight_bits": (4, 8)}, design, get("stdp"))
+    assert asked == ({"weight_bits": 4}, {"weight_bits": 8})  # w=4 is not the design: its x_ae has 8 bits
+    assert requests({"weight_bits": (4,)}, make_design("stdp", {"weight_bits": 4}), get("stdp")) == ()

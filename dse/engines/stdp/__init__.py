@@ -1,4 +1,4 @@
-"""The STDP engine: Diehl & Cook's network and tinySNN, quantised (tinySNN seed).
+"""The STDP engine: Diehl & Cook's network, tinySNN and SL-STDP, quantised (tinySNN seed).
 
 Declared here without torch; the network state lives in :mod:`.network`, its
 simulation in :mod:`.stepping`, :mod:`.presentation` and :mod:`.solver`, training and

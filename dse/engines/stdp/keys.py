@@ -10,7 +10,9 @@ Sources (docs/engines.md section 1): inhibition 17.5 is BindsNET's class default
 Eq. 1's S_th = 10 and the form of Eq. 2 are *assumed* (the seed gives neither
 values nor equations); nu = (1e-4, 1e-2), theta_plus = 0.05 and the 128 Hz
 input are BindsNET's. ``norm`` and ``eta`` differ from the MNIST values [P]:
-see the README for the measurements behind them.
+see the README for the measurements behind them. ``sl-stdp`` (docs/engines.md
+section 1e) takes its network from tinySNN's description of Srinivasan et al. 2017
+(the baseline's inhibitory population); its rule and ``x_offset`` are *assumed*.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ KEYS: dict[str, Key] = {k.name: k for k in (
         "diehl-cook: Diehl & Cook 2015 baseline (inhibitory population, pair STDP every step); "
         "tinysnn: direct lateral inhibition, timestep-based updates with adaptive potentiation; "
         "sl-stdp: Srinivasan et al. 2017 as tinySNN compares it (the baseline's inhibitory population, "
-        "weights updated only on a postsynaptic spike, soft-bounded; rule assumed, docs/engines.md 1d)",
+        "weights updated only on a postsynaptic spike, soft-bounded; rule assumed, docs/engines.md 1e)",
         options=NETWORKS),
     Key("n_neurons", "int", 100, "excitatory neurons (the baseline has as many inhibitory ones)",
         low=1, high=100_000),

@@ -28,7 +28,7 @@ The input of step t comes from the spikes of step t - 1 [C BN:network.py ``run``
   ``k = maxS_post / S_th``, ``dw_ij = k eta x_pre_i (w_max - w_ij)`` for the
   neurons j that fired in ``(t_u - T_u, t_u]``; no depression.
 - SL-STDP (``sl-stdp``, Srinivasan et al. 2017 as tinySNN compares it; the rule is
-  *assumed*, docs/engines.md 1d): the baseline's network (inhibitory population),
+  *assumed*, docs/engines.md 1e): the baseline's network (inhibitory population),
   but weights change only when an excitatory neuron fires, and only its column:
   ``dw_ij = nu_post (x_pre_i - x_offset) (w_max - w_ij)`` where the input trace is
   at least ``x_offset`` (potentiation, soft-bounded at w_max), else

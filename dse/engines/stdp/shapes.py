@@ -15,7 +15,7 @@ Inference (every network)
     (``weight_bits_l{i}`` in the order of :data:`.keys.WEIGHT_LAYERS`);
     ``fan_out`` = N; ``input_events`` = Poisson input spikes; ``output_spikes``
     = excitatory spikes.
-Diehl & Cook baseline and SL-STDP (docs/engines.md 1a, 1d; docs/cost-models.md "Memory")
+Diehl & Cook baseline and SL-STDP (docs/engines.md 1a, 1d, 1e; docs/cost-models.md "Memory")
     ``inh`` (dense, the inhibitory population as its own layer): Ae->Ai,
     one-to-one, BindsNET stores ``22.5 * I`` (N x N, N nonzero); Ai neurons
     keep ``v_mem`` each and one shared ``v_th`` (a fixed LIF threshold);
