@@ -16,7 +16,7 @@ from typing import Any
 
 from hwmodels.validation import Boolean, Constraint, Interval, Invalid, ListOf, StrOptions, show
 
-__all__ = ["Key", "Invalid", "SHARED_KEYS", "ROUNDINGS", "QUANTIZATIONS", "show"]
+__all__ = ["Key", "Invalid", "SHARED_KEYS", "ROUNDINGS", "QUANTIZATIONS", "show", "state_bits"]
 
 ROUNDINGS = ("truncate", "nearest", "stochastic")
 QUANTIZATIONS = ("ptq", "qat")
@@ -94,6 +94,12 @@ class Key:
 SHARED_KEYS: dict[str, Key] = {k.name: k for k in (
     Key("weight_bits", "int", 32, "bits of each weight (32 = float32)", low=1, high=32),
     Key("neuron_bits", "int", 32, "bits of membrane potential and threshold (32 = float32)", low=1, high=32),
+    Key("vmem_bits", "int", 0, "bits of the membrane potential alone; 0 = neuron_bits "
+        "(a value > 0 takes precedence over neuron_bits for v_mem)", low=0, high=32),
+    Key("vth_bits", "int", 0, "bits of the firing threshold alone; 0 = neuron_bits "
+        "(a value > 0 takes precedence over neuron_bits for v_th)", low=0, high=32),
+    Key("layer_bits", "bool", False, "true: each weight layer's bits are their own parameter "
+        "weight_bits_l{i}, drawn like weight_bits (tinySNN/LitE-SNN mixed precision)"),
     Key("rounding", "str", "nearest", "rounding of quantised values", options=ROUNDINGS),
     Key("quantization", "str", "qat", "ptq: quantise after training; qat: in training (tinySNN's ITQ)",
         options=QUANTIZATIONS),
@@ -101,3 +107,15 @@ SHARED_KEYS: dict[str, Key] = {k.name: k for k in (
         low=0.0, high=1.0, open_high=True),
     Key("timesteps", "int", 8, "simulation timesteps per sample", low=1, high=100_000),
 )}
+
+
+def state_bits(design: Any) -> tuple[int, int]:
+    """Bits of (membrane potential, threshold) of a design with ``neuron_bits``.
+
+    ``vmem_bits`` / ``vth_bits`` split ``neuron_bits`` (tinySNN section 2.3 quantises
+    V_mem and V_th as two parameters): each, where > 0, takes precedence over
+    ``neuron_bits`` for its own parameter; at 0 (the default) ``neuron_bits`` sets
+    it, so a spec with only the old key keeps its meaning.
+    """
+    neuron = design.neuron_bits
+    return (getattr(design, "vmem_bits", 0) or neuron, getattr(design, "vth_bits", 0) or neuron)

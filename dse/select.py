@@ -12,12 +12,22 @@ both from the hwmodels ``reward`` and ``memory`` models in the study's
 without retraining. mu = 0 picks the most accurate design; a larger mu picks
 smaller ones. Ties go to the smaller memory, then to the earlier trial.
 
+tinySNN selects "the SNN model that meets the memory- and energy-constraints"
+(sections 2.4 and 4.4; the seed gives no formula for the constraint, so this form
+is assumed): ``energy`` names a stored energy metric of the study (any stored
+metric with "energy" in its name, ``training_<metric>`` included, e.g.
+``energy_jetson_nano_j`` or ``training_energy_45nm_j``), and a design whose value
+exceeds ``max_energy``, or whose ``memory_bits`` exceeds ``max_memory``, is not
+eligible; a design with no stored value of the metric is not eligible either (it
+cannot be shown to meet the bound). The reward then picks among the eligible ones.
+
 >>> from dse.select import select
 >>> select("tinysnn-digits", "sqlite:///dse.db", [0.0, 0.5, 2.0])  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+import math
 from typing import Iterable
 
 import hwmodels
@@ -43,20 +53,36 @@ def check_mu(value: float) -> float:
 
 
 def select(study_name: str, storage: str | Store = DEFAULT_URL, mus: Iterable[float] = (0.5,), *,
-           variants: bool = False) -> pd.DataFrame:
+           variants: bool = False, energy: str | None = None, max_energy: float | None = None,
+           max_memory: float | None = None) -> pd.DataFrame:
     """One row per mu: the design of highest reward, its reward, accuracy, memory and parameters.
 
     ``variants=True`` also considers the extra design points a trial produced
     (e.g. the same weights at fewer timesteps); training-phase profiles never
-    compete (they describe learning, not a deployable model).
+    compete (they describe learning, not a deployable model). ``energy``,
+    ``max_energy`` and ``max_memory`` bound the eligible designs (module docstring);
+    the energy metric's value is then a column of the result.
     """
     mus = [check_mu(mu) for mu in mus]
     if not mus:
         raise UserError("--mu: give at least one trade-off value, e.g. --mu 0.5")
+    if max_energy is not None and energy is None:
+        raise UserError("--max-energy: name the energy metric it bounds with --energy METRIC")
     store = open_store(storage)
     options = store.stored_spec(study_name).hardware_options
     memory_options = {"sparse_format": options["sparse_format"]} if "sparse_format" in options else {}
-    contenders = _contenders(_candidates(store, study_name, variants), memory_options)
+    found = _candidates(store, study_name, variants, metrics=energy is not None)
+    if energy is not None:
+        _check_energy(energy, study_name, found)
+    contenders = _contenders(_eligible(found, energy, max_energy, max_memory, memory_options), memory_options)
+    rows = _best_per_mu(contenders, mus, memory_options, energy)
+    if not rows:
+        return pd.DataFrame(columns=COLUMNS)
+    frame = pd.DataFrame(rows)
+    return frame if variants else frame.drop(columns=["variant"])
+
+
+def _best_per_mu(contenders: list[tuple], mus: list[float], memory_options: dict, energy: str | None) -> list[dict]:
     memory = [hwmodels.evaluate(profile, "memory", **memory_options) for _, profile in contenders]
     rows = []
     for mu in mus if contenders else ():
@@ -67,11 +93,30 @@ def select(study_name: str, storage: str | Store = DEFAULT_URL, mus: Iterable[fl
         rows.append({"mu": mu, "trial": point.trial, "variant": point.variant, "reward": reward["reward"],
                      "accuracy": profile.accuracy, "memory_bits": bits["memory_bits"],
                      "memory_ratio": reward["memory_ratio"],
+                     **({energy: point.metrics.get(energy, math.nan)} if energy is not None else {}),
                      **{k: list(v) if isinstance(v, tuple) else v for k, v in point.params.items()}})
-    if not rows:
-        return pd.DataFrame(columns=COLUMNS)
-    frame = pd.DataFrame(rows)
-    return frame if variants else frame.drop(columns=["variant"])
+    return rows
+
+
+def _check_energy(energy: str, study_name: str, candidates: list[tuple]) -> None:
+    valid = sorted({m for point, _ in candidates for m in point.metrics if "energy" in m})
+    if energy not in valid:
+        hint = ", ".join(valid) if valid else "none (add an energy model, e.g. energy45nm or gpu, and run dse rescore)"
+        raise UserError(f"--energy {energy}: not an energy metric stored for study {study_name!r}; valid: {hint}")
+
+
+def _eligible(candidates: list[tuple], energy: str | None, max_energy: float | None,
+              max_memory: float | None, memory_options: dict) -> list[tuple]:
+    """The candidates that meet the memory and energy bounds (tinySNN's constraints)."""
+    out = []
+    for point, profile in candidates:
+        if max_memory is not None and \
+                not hwmodels.evaluate(profile, "memory", **memory_options)["memory_bits"] <= max_memory:
+            continue
+        if max_energy is not None and not point.metrics.get(energy, math.nan) <= max_energy:
+            continue  # NaN or absent: not shown to meet the bound
+        out.append((point, profile))
+    return out
 
 
 def _contenders(candidates: list[tuple], memory_options: dict) -> list[tuple]:
@@ -87,10 +132,11 @@ def _contenders(candidates: list[tuple], memory_options: dict) -> list[tuple]:
     return [c for c, k in zip(candidates, keep) if k]
 
 
-def _candidates(store: Store, study_name: str, variants: bool) -> list[tuple]:
+def _candidates(store: Store, study_name: str, variants: bool, metrics: bool) -> list[tuple]:
     """(point, profile) of every measured design point: trained designs and their variants, not
-    rejected designs or duplicates served from another trial."""
-    points = {p.key: p for p in store.points(study_name, variants=variants, states=("complete",), metrics=False)
+    rejected designs or duplicates served from another trial; their stored metrics read where
+    ``metrics`` (an energy bound needs them; the reward is computed from the profiles)."""
+    points = {p.key: p for p in store.points(study_name, variants=variants, states=("complete",), metrics=metrics)
               if p.status in ("trained", "variant")}
     return [(points[key], profile) for key, profile in store.profiles(study_name, points).items()
             if key[1] != n.TRAINING and profile.accuracy is not None]

@@ -50,7 +50,7 @@ def bits_study(tmp_path_factory):
             "study": {"name": "bits", "engine": "bits", "n_trials": 3, "sampler": "grid"},
             "objectives": {"accuracy": "maximize", "memory_bits": "minimize"},
             "space": {"weight_bits": {"choices": [4, 8, 32]}},
-            "hardware": {"models": ["memory", "reward"]},
+            "hardware": {"models": ["memory", "reward", "energy45nm"], "arithmetic": "int"},
         }, "bits.toml")
         url = f"sqlite:///{tmp_path_factory.mktemp('bits') / 'bits.db'}"
         run_study(spec, storage=url, show_progress=False)
@@ -68,6 +68,36 @@ def test_each_mu_picks_the_design_of_highest_reward(bits_study) -> None:
     assert frame["memory_ratio"].tolist() == [1.0, 0.25, 0.125]
     assert list(frame.columns[:6]) == ["mu", "trial", "reward", "accuracy", "memory_bits", "memory_ratio"]
     assert frame["memory_bits"].is_monotonic_decreasing  # smaller models as mu grows
+
+
+def test_energy_and_memory_bounds_pick_another_design_where_they_must(bits_study) -> None:
+    # 50 synops each; int adds at b bits (energy45nm): 4 bits 0.01833 pJ, 8 bits 0.03 pJ, 32 bits 0.1 pJ,
+    # so energy_45nm_j = 0.917 pJ, 1.5 pJ, 5 pJ; memory_bits 440, 880, 3520.
+    free = select("bits", bits_study, [0.0, 4.0])
+    assert free["weight_bits"].tolist() == [32, 4]
+    bound = select("bits", bits_study, [0.0, 4.0], energy="energy_45nm_j", max_energy=2e-12)
+    assert bound["weight_bits"].tolist() == [8, 4]  # mu = 0 must give up the 5 pJ design; mu = 4 need not
+    assert bound["energy_45nm_j"].tolist() == pytest.approx([1.5e-12, 50 * (0.03 - 0.07 * 4 / 24) * 1e-12])
+    assert select("bits", bits_study, [0.0], energy="energy_45nm_j",
+                  max_energy=1e-12)["weight_bits"].tolist() == [4]
+    assert select("bits", bits_study, [0.0], max_memory=880)["weight_bits"].tolist() == [8]
+    assert select("bits", bits_study, [0.0], energy="training_energy_45nm_j",
+                  max_energy=2e-12)["weight_bits"].tolist() == [8]  # the training phase's energy
+    assert select("bits", bits_study, [0.0], max_memory=100).empty  # nothing meets 100 bits
+
+
+def test_an_unknown_energy_metric_is_refused_naming_the_valid_ones(bits_study, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["select", "bits", "--storage", bits_study, "--mu", "0", "--energy", "joules", "--max-energy", "1"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "--energy joules: not an energy metric stored for study 'bits'; valid: energy_45nm_j, " \
+           "training_energy_45nm_j" in err
+    with pytest.raises(UserError, match="--max-energy: name the energy metric"):
+        select("bits", bits_study, [0.0], max_energy=1.0)
+    main(["select", "bits", "--storage", bits_study, "--mu", "0", "--energy", "energy_45nm_j",
+          "--max-energy", "2e-12", "--format", "json"])
+    assert [r["weight_bits"] for r in json.loads(capsys.readouterr().out)] == [8]
 
 
 def test_select_command_sweeps_mu_lists_and_repeats(bits_study, capsys) -> None:

@@ -60,9 +60,16 @@ def query(study: str, storage: str, fmt: str, output: str | None, variants: bool
               help="Trade-off of the tinySNN reward, accuracy - mu * memory / memory at 32 bits "
                    "(repeatable, or a comma-separated list, to sweep).")
 @click.option("--variants", is_flag=True, help="Also consider extra design points (e.g. T=4 evaluations).")
-def select(study: str, storage: str, fmt: str, mus: tuple[str, ...], variants: bool) -> None:
+@click.option("--energy", default=None, metavar="METRIC",
+              help="A stored energy metric (e.g. energy_jetson_nano_j): shown, and bounded by --max-energy.")
+@click.option("--max-energy", type=click.FloatRange(min=0), default=None, metavar="E",
+              help="Only designs whose --energy metric is at most E are eligible (tinySNN's energy constraint).")
+@click.option("--max-memory", type=click.FloatRange(min=0), default=None, metavar="BITS",
+              help="Only designs of at most BITS memory_bits are eligible (tinySNN's memory constraint).")
+def select(study: str, storage: str, fmt: str, mus: tuple[str, ...], variants: bool, energy: str | None,
+           max_energy: float | None, max_memory: float | None) -> None:
     """For each mu, the design of STUDY with the highest tinySNN reward (Eq. 3), with its
-    reward, accuracy and memory."""
+    reward, accuracy and memory, among those meeting the memory and energy bounds."""
     from ..select import select as run_select
 
     values = []
@@ -71,7 +78,8 @@ def select(study: str, storage: str, fmt: str, mus: tuple[str, ...], variants: b
             values.append(float(item))
         except ValueError:
             raise UserError(f"--mu {item}: expected a number >= 0, e.g. --mu 0.5 or --mu 0,0.5,2") from None
-    emit(run_select(study, storage, values, variants=variants), fmt)
+    emit(run_select(study, storage, values, variants=variants, energy=energy, max_energy=max_energy,
+                    max_memory=max_memory), fmt)
 
 
 STUDY_COLUMNS = ("trained", "rejected", "reused", "pruned", "failed", "running")

@@ -2,8 +2,8 @@
 
 By default four stages, as LitE-SNN's sequential baseline: A (architecture:
 every searched key not below), P (``pruning``), Q (precision, rounding and
-scheme: ``weight_bits``, ``neuron_bits``, ``rounding``, ``quantization``,
-``cell_bits``, ``io_bits``) and T (``timesteps``); stages without a searched
+scheme: ``weight_bits``, ``neuron_bits``, ``vmem_bits``, ``vth_bits``, ``rounding``,
+``quantization``, ``cell_bits``, ``io_bits``, ``layer_bits``) and T (``timesteps``); stages without a searched
 key are dropped. ``[study] stages`` lists the stages' keys explicitly, every
 searched key in exactly one; ``[study] stage_trials`` splits ``n_trials``
 (evenly by default, the first stages taking the remainder).
@@ -21,7 +21,8 @@ from ._checker import Checker
 from .model import StudySpec
 
 PRUNING = ("pruning",)
-PRECISION = ("weight_bits", "neuron_bits", "rounding", "quantization", "cell_bits", "io_bits")
+PRECISION = ("weight_bits", "neuron_bits", "vmem_bits", "vth_bits", "rounding", "quantization", "cell_bits",
+             "io_bits", "layer_bits")
 TIMESTEPS = ("timesteps",)
 DYNAMIC_SAMPLERS = ("tpe", "random")
 """Samplers that search a space that changes between trials (each stage searches other keys)."""

@@ -28,12 +28,16 @@ def requests(variants: Mapping[str, tuple[Any, ...]], design: Design, engine: En
 
 
 def _quantised(variants: Mapping[str, tuple[Any, ...]], design: Design, able: set[str]) -> list[dict[str, Any]]:
-    """Every (bits, rounding) the spec lists, other than the design's own."""
+    """Every (bits, rounding) the spec lists, other than the design's own. A design with bits
+    per layer or per cell (``layer_bits``, ``cell_bits``) has no one precision of its own: any
+    ``weight_bits`` variant sets every layer to it, so none is the design itself."""
     axes = [(k, variants[k] if k in variants and k in able else (getattr(design, k, None),))
             for k in ("weight_bits", "rounding")]
+    mixed = any(isinstance(getattr(design, k, None), tuple) for k in ("layer_bits", "cell_bits"))
     out = []
     for combo in itertools.product(*(values for _, values in axes)):
-        changed = {k: v for (k, _), v in zip(axes, combo) if v != getattr(design, k, None)}
+        changed = {k: v for (k, _), v in zip(axes, combo)
+                   if v != getattr(design, k, None) or (k == "weight_bits" and mixed and k in variants)}
         if changed:
             out.append(changed)
     return out

@@ -38,6 +38,7 @@ from ...errors import UserError
 from . import ENGINE
 from .._base import Budget, DataShape, Design, Report, TrialOutcome, Variant
 from ..runtime import device_generator, generator_copy, resolve_device, seed_everything, tensors, training_splits
+from ..layer_bits import variant_design
 from .network import Counts, Network, Ranges
 from .params import Setup
 from .readout import assign_labels, predict
@@ -216,7 +217,7 @@ def _run(design: Design, data: Dataset, budget: Budget, report: Report) -> Trial
     started = time.perf_counter()
     eval_state = trained.net.generator.get_state()
     inference, val_accuracy, labels = measure(trained, design, data, design.timesteps)
-    asked = [(v, replace(design, **v)) for v in budget.variants if set(v) <= set(ENGINE.variant_keys)]
+    asked = [(v, variant_design(design, v)) for v in budget.variants if set(v) <= set(ENGINE.variant_keys)]
     variants = tuple(Variant(v, measure(trained, d, data, d.timesteps, variant(trained, d, eval_state))[0])
                      for v, d in asked if d.timesteps >= 2)  # a presentation needs 2 steps (keys.check)
     training = profile(design, DataShape(data.shape, data.n_classes), "training",

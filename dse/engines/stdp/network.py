@@ -27,6 +27,13 @@ The input of step t comes from the spikes of step t - 1 [C BN:network.py ``run``
   section 2.2) by Eq. 1-2 (forms *assumed* in docs/engines.md 1b):
   ``k = maxS_post / S_th``, ``dw_ij = k eta x_pre_i (w_max - w_ij)`` for the
   neurons j that fired in ``(t_u - T_u, t_u]``; no depression.
+- SL-STDP (``sl-stdp``, Srinivasan et al. 2017 as tinySNN compares it; the rule is
+  *assumed*, docs/engines.md 1e): the baseline's network (inhibitory population),
+  but weights change only when an excitatory neuron fires, and only its column:
+  ``dw_ij = nu_post (x_pre_i - x_offset) (w_max - w_ij)`` where the input trace is
+  at least ``x_offset`` (potentiation, soft-bounded at w_max), else
+  ``nu_post (x_pre_i - x_offset) w_ij`` (depression, soft-bounded at 0); no update
+  on presynaptic spikes alone (:meth:`Network.sl_stdp_update`). It steps one by one.
 - After every training sample the input weights are normalised so each column
   sums to ``norm`` [C BN:topology ``normalize``]; state resets between samples,
   thresholds are kept.
@@ -101,6 +108,9 @@ class Grids:
     v_exc: Grid | None = None
     v_th: Grid | None = None
     v_inh: Grid | None = None
+    weights: bool = False
+    """Whether the weight side is quantised: W on ``w`` (None where its layer keeps 32
+    bits) and the stored inhibitory constants at their layers' bits."""
 
 
 def weight_grid(bits: int) -> Grid | None:
@@ -147,25 +157,27 @@ class Network:
     def set_constants(self) -> None:
         """Constants as stored at the design's precision (float32 before quantisation)."""
         s, g = self.setup, self.grids
-        wb = s.weight_bits if g.w is not None else 32
-        self.inh = constant(s.inhibition, wb)
-        self.exc_to_inh = constant(EXC_TO_INH, wb)
+
+        def bits(layer: str) -> int:
+            return s.layer_bits_of(layer) if g.weights else 32
+
+        self.inh = constant(s.inhibition, bits("inh_exc" if s.baseline else "lateral"))
+        self.exc_to_inh = constant(EXC_TO_INH, bits("inh") if s.baseline else 32)
         self.thr0 = on_grid(EXC.thresh - EXC.rest, g.v_th)
         self.reset_exc = on_grid(EXC.reset - EXC.rest, g.v_exc)
         self.reset_inh = on_grid(INH.reset - INH.rest, g.v_inh)
-        nb = s.neuron_bits if g.v_inh is not None else 32
-        self.thr_inh = constant(INH.thresh - INH.rest, nb)
+        self.thr_inh = constant(INH.thresh - INH.rest, s.state_bits[1] if g.v_th is not None else 32)
 
     def make_grids(self, ranges: Ranges, weights: bool = True, neurons: bool = True) -> None:
         """Grids from the observed ranges: Q(i.f), i = max(0, floor(log2 max|x|) + 1)."""
         s = self.setup
-        nb = s.neuron_bits
+        vmem, vth = s.state_bits
         self.grids = Grids(
-            w=weight_grid(s.weight_bits) if weights else None,
-            v_exc=fixed_point(nb, ranges.v_exc, signed=True) if neurons and s.quantized_neurons else None,
-            v_th=fixed_point(nb, ranges.v_th, signed=False) if neurons and s.quantized_neurons else None,
-            v_inh=fixed_point(nb, ranges.v_inh, signed=True)
-            if neurons and s.quantized_neurons and s.baseline else None,
+            w=weight_grid(s.layer_bits_of("x_ae")) if weights else None,
+            v_exc=fixed_point(vmem, ranges.v_exc, signed=True) if neurons and vmem < 32 else None,
+            v_th=fixed_point(vth, ranges.v_th, signed=False) if neurons and vth < 32 else None,
+            v_inh=fixed_point(vmem, ranges.v_inh, signed=True) if neurons and vmem < 32 and s.baseline else None,
+            weights=weights,
         )
         self.set_constants()
 
@@ -212,7 +224,7 @@ class Network:
         """
         net = copy.copy(self)
         net.setup, net.generator, net._solver = setup, generator, None
-        net.grids = replace(self.grids, w=weight_grid(setup.weight_bits))
+        net.grids = replace(self.grids, w=weight_grid(setup.layer_bits_of("x_ae")))
         net.set_constants()
         net.w, net.vth = w.clone(), vth.clone()
         if from_float:
@@ -225,7 +237,8 @@ class Network:
     def steps_exactly(self) -> bool:
         """Whether learning must step one by one (rounding every step is not linear)."""
         g = self.grids
-        return g.v_exc is not None or g.v_th is not None or (self.setup.baseline and g.w is not None)
+        s = self.setup
+        return g.v_exc is not None or g.v_th is not None or (s.pair_stdp and g.w is not None) or s.sl_stdp
 
     # ---- input ------------------------------------------------------------------
     def encode(self, x: torch.Tensor, steps: int) -> torch.Tensor:
@@ -248,6 +261,15 @@ class Network:
         self.w.addcmul_(torch.outer(x_pre, fired.to(self.dtype)), W_MAX - self.w, value=scale)
         self.w.clamp_(0.0, W_MAX)
         self.q(self.w, self.grids.w)
+
+    def sl_stdp_update(self, x_pre: torch.Tensor, post: int) -> None:
+        """SL-STDP on the column of the neuron `post` that fired: potentiation of the synapses
+        whose input trace is at least ``x_offset``, depression of the others, each soft-bounded."""
+        s, column = self.setup, self.w[:, post]
+        delta = x_pre - s.x_offset
+        room = torch.where(delta >= 0, W_MAX - column, column)
+        column.add_(delta * room, alpha=s.nu_post).clamp_(0.0, W_MAX)
+        self.q(column, self.grids.w)
 
     def pick(self, crossers: torch.Tensor) -> int:
         """One of the neurons that crossed threshold, uniformly (BindsNET ``one_spike``)."""
@@ -283,8 +305,8 @@ class Network:
 
         Quiet stretches are solved in closed form (:mod:`.solver`); the steps on
         which an excitatory neuron fires are simulated one by one (:mod:`.presentation`).
-        Quantised neuron state, and the baseline's ITQ with quantised weights, step
-        one by one (:attr:`steps_exactly`).
+        Quantised neuron state, the baseline's ITQ with quantised weights and SL-STDP
+        (whose event-driven path is not written) step one by one (:attr:`steps_exactly`).
         """
         if self.steps_exactly:
             self.simulate(spikes.unsqueeze(1), learning=True, counts=counts, ranges=ranges)

@@ -12,7 +12,9 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Mapping
 
-from .keys import TRAIN_KEYS
+from ..layer_bits import bits_per_layer
+from ...keys import state_bits
+from .keys import TRAIN_KEYS, WEIGHT_LAYERS
 
 if TYPE_CHECKING:
     from .._base import Design
@@ -86,7 +88,18 @@ class Setup:
 
     @property
     def baseline(self) -> bool:
+        """Whether the network has Diehl & Cook's inhibitory population (the baseline and SL-STDP)."""
+        return self.network in ("diehl-cook", "sl-stdp")
+
+    @property
+    def pair_stdp(self) -> bool:
+        """Whether it learns by pair STDP on every step (the Diehl & Cook baseline)."""
         return self.network == "diehl-cook"
+
+    @property
+    def sl_stdp(self) -> bool:
+        """Whether it learns by SL-STDP (updates only on a postsynaptic spike)."""
+        return self.network == "sl-stdp"
 
     @property
     def quantized_weights(self) -> bool:
@@ -94,7 +107,17 @@ class Setup:
 
     @property
     def quantized_neurons(self) -> bool:
-        return self.neuron_bits < 32
+        return min(self.state_bits) < 32
+
+    @property
+    def state_bits(self) -> tuple[int, int]:
+        """Bits of V_mem and of V_th (``vmem_bits`` / ``vth_bits``, else ``neuron_bits``)."""
+        return state_bits(self.design)
+
+    def layer_bits_of(self, layer: str) -> int:
+        """Weight bits of a layer of :data:`.keys.WEIGHT_LAYERS` (``layer_bits``, else ``weight_bits``)."""
+        names = WEIGHT_LAYERS[self.network]
+        return bits_per_layer(self.design, len(names))[names.index(layer)]
 
 
 def count_bits(timesteps: int) -> int:

@@ -64,7 +64,8 @@ class Stepper:
             self.feed = torch.zeros(T, B, n, device=dev, dtype=dt)
             torch.matmul(spikes[:-1], net.w, out=self.feed[1:])
         self.input: Callable[[int], None] = self._input_learning if learning else self._input_feed
-        self.rule: Callable[[int], None] = self._pair_stdp if s.baseline else self._tinysnn
+        self.rule: Callable[[int], None] = self._pair_stdp if s.pair_stdp else \
+            self._sl_stdp if s.sl_stdp else self._tinysnn
 
     def run(self) -> torch.Tensor:
         """All steps; the excitatory spike counts [B, N]."""
@@ -171,6 +172,14 @@ class Stepper:
         net.w.clamp_(0.0, W_MAX)
         net.q(net.w, self.g.w)
 
+    def _sl_stdp(self, t: int) -> None:
+        """SL-STDP: the column of the neuron that fired this step, if one did (one spike per step)."""
+        post = self.spiked[0]
+        if bool(post.any()):
+            self.net.sl_stdp_update(self.x_in[t], int(post.argmax()))
+            if self.counts is not None:
+                self.counts.add(updated_synapses=float(self.net.n_inputs))
+
     def _tinysnn(self, t: int) -> None:
         """tinySNN: count spikes, and apply Eq. 1-2 at each update instant ``t_u = m T_u``."""
         post = self._post_trace()
@@ -195,5 +204,5 @@ class Stepper:
         inputs, exc = float(self.spikes.sum()), float(self.total.sum())
         counts.add(self.spikes.shape[1], input_events=inputs, exc_spikes=exc,
                    inh_spikes=float(self.inh_total) if s.baseline else 0.0)
-        if self.learning and s.baseline:  # depression per input spike, potentiation per excitatory spike
+        if self.learning and s.pair_stdp:  # depression per input spike, potentiation per excitatory spike
             counts.add(updated_synapses=inputs * self.n + exc * net.n_inputs)

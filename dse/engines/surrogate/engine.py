@@ -65,11 +65,11 @@ def variant_design(design: Design, params: dict) -> Design:
     """The design a variant describes: the trained design with the variant's keys.
 
     A ``weight_bits`` variant sets one precision for every layer (stem, cells and
-    readout alike), so it clears a mixed-precision design's ``cell_bits``.
+    readout alike), so it clears a mixed-precision design's ``cell_bits`` and ``layer_bits``.
     """
     changed = dict(params)
     if "weight_bits" in changed:
-        changed["cell_bits"] = None
+        changed["cell_bits"] = changed["layer_bits"] = None
     return replace(design, **changed)
 
 

@@ -6,14 +6,19 @@ operations); with ``cell_bits = true``, each cell takes its own weight bits
 (``weight_bits_c{cell}``, the distribution of the spec's ``weight_bits``):
 LitE-SNN's mixed precision. The stem and the readout then take ``io_bits``
 (LitE-SNN keeps them at 4 bits) or, where it is 0, one more draw of
-``weight_bits``; ``Design.weight_bits`` is always their precision. A dense
-design, or one without cell_bits, draws ``weight_bits`` once for every layer.
+``weight_bits``; ``Design.weight_bits`` is always their precision. A design
+without cell_bits draws ``weight_bits`` once for every layer. A dense design
+with ``layer_bits = true`` takes its bits per layer (``weight_bits_l{i}``: each
+hidden layer, then the readout; :mod:`dse.engines.layer_bits`); a cell network
+keeps ``layer_bits`` as given, which :func:`check` refuses (it has cell_bits).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
+from .._base import DesignError
+from ..layer_bits import expand_layer_bits
 from .shapes import CELL_OPS
 
 if TYPE_CHECKING:
@@ -24,11 +29,21 @@ if TYPE_CHECKING:
 def expand(design: "Design", pick: Callable[[str, "Param"], Any],
            params: Mapping[str, "Param"]) -> dict[str, Any]:
     if not design.cells:
-        return {"ops": None, "cell_bits": None, "weight_bits": pick("weight_bits", params["weight_bits"])}
+        return {"ops": None, "cell_bits": None, **expand_layer_bits(design, len(design.hidden) + 1, pick, params)}
     cell_bits = _cell_bits(design, pick, params)
     weight_bits = design.io_bits if cell_bits is not None and design.io_bits else \
         pick("weight_bits", params["weight_bits"])
-    return {"ops": _ops(design, pick, params), "cell_bits": cell_bits, "weight_bits": weight_bits}
+    layer_bits = design.layer_bits if isinstance(design.layer_bits, tuple) else \
+        pick("layer_bits", params["layer_bits"])
+    return {"ops": _ops(design, pick, params), "cell_bits": cell_bits, "weight_bits": weight_bits,
+            "layer_bits": layer_bits or None}
+
+
+def check(design: "Design") -> None:
+    """Per-layer bits are for dense stacks; a cell network has ``cell_bits`` (and ``io_bits``)."""
+    if design.cells and design.layer_bits:
+        raise DesignError(("layer_bits", "cells"), "layer_bits applies to a dense stack (cells = 0); "
+                                                   "a cell network takes its bits per cell: use cell_bits")
 
 
 def _ops(design: "Design", pick: Callable[[str, "Param"], Any], params: Mapping[str, "Param"]) -> tuple[str, ...]:

@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .._base import Design
+from ...keys import state_bits
 from ..activity import Activity
 from ..pruning import Prunable
 from ..quant import FLOAT_BITS, Grid, bias_grid, fake_quant, fixed_point, quantize, quantize_weight
@@ -103,11 +104,12 @@ class PlannedSNN(Prunable, nn.Module):
             scale=design.surrogate_scale or DEFAULT_SCALE[design.surrogate],
         )
         bits = design.neuron_bits
+        vmem, vth = state_bits(design)
         self.quant_neuron = replace(
             self.float_neuron,
             decay=quantized_constant(self.float_neuron.decay, bits, signed=False),
-            threshold=quantized_constant(design.threshold, bits),
-            state_grid=state_grid(bits, design.threshold),
+            threshold=quantized_constant(design.threshold, vth),
+            state_grid=state_grid(vmem, design.threshold),
             rounding=design.rounding,
         )
         self.frozen: Weights | None = None  # quantised weights for evaluation
@@ -130,7 +132,7 @@ class PlannedSNN(Prunable, nn.Module):
         if d.quantization != "qat":
             return self._weights(lambda w, bits: w)
         params = self._weights(lambda w, bits: quantize_weight(w, bits, d.rounding, generator, train=True))
-        params.bias = fake_quant(self.readout.bias, bias_grid(self.readout.bias, d.weight_bits), d.rounding,
+        params.bias = fake_quant(self.readout.bias, bias_grid(self.readout.bias, self.bits[-1]), d.rounding,
                                  generator)
         return params
 
@@ -171,7 +173,7 @@ class PlannedSNN(Prunable, nn.Module):
 
     # ---- forward ----------------------------------------------------------------
     def neuron_config(self, training: bool) -> NeuronConfig:
-        quantized = self.design.neuron_bits < FLOAT_BITS and (
+        quantized = min(self.design.neuron_bits, *state_bits(self.design)) < FLOAT_BITS and (
             not training or self.design.quantization == "qat")
         return self.quant_neuron if quantized else self.float_neuron
 

@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING
 from hwmodels import LayerProfile, Profile
 
 from .._base import DataShape
+from ..layer_bits import bits_per_layer
+from ...keys import state_bits
 
 if TYPE_CHECKING:
     from .._base import Design
@@ -123,11 +125,12 @@ def kept(numel: int, pruning: float) -> int:
 def _dense_plan(design: "Design", data: DataShape) -> Plan:
     states = [State("input", data.shape)]
     pops = []
+    bits = bits_per_layer(design, len(design.hidden) + 1)  # each hidden layer, then the readout
     for i, width in enumerate(design.hidden):
         states.append(State(f"fc{i + 1}", (width, 1, 1)))
         pops.append(Population(f"fc{i + 1}", len(states) - 1, (Edge(len(states) - 2, "linear"),),
-                               design.weight_bits, norm=False))
-    return Plan(tuple(states), tuple(pops), len(states) - 1, data.n_classes, design.weight_bits)
+                               bits[i], norm=False))
+    return Plan(tuple(states), tuple(pops), len(states) - 1, data.n_classes, bits[-1])
 
 
 def reduction_cells(cells: int) -> set[int]:
@@ -185,11 +188,12 @@ def plan(design: "Design", data: DataShape) -> Plan:
 
 
 def neuron_params(design: "Design", pop: Population, plan_: Plan) -> dict[str, tuple[int, int]]:
-    """Membrane potential per neuron; threshold and decay shared by the population;
-    a batch norm's per-channel scale and shift per weighted edge (folded into the
-    neuron on hardware, kept at the neuron's precision)."""
+    """Membrane potential per neuron (at ``vmem_bits``); threshold (at ``vth_bits``) and
+    decay shared by the population; a batch norm's per-channel scale and shift per
+    weighted edge (folded into the neuron on hardware, kept at the neuron's precision)."""
     bits = design.neuron_bits
-    params = {"v_mem": (plan_.states[pop.state].numel, bits), "v_th": (1, bits)}
+    vmem, vth = state_bits(design)
+    params = {"v_mem": (plan_.states[pop.state].numel, vmem), "v_th": (1, vth)}
     if design.neuron == "lif":
         params["decay"] = (1, bits)
     if pop.norm:
@@ -234,7 +238,7 @@ def _readout_profile(design: "Design", plan_: Plan) -> LayerProfile:
     return LayerProfile(
         name="out", kind="dense", n_inputs=src.numel, n_neurons=plan_.classes,
         n_weights=numel, n_nonzero=kept(numel, design.pruning), weight_bits=plan_.readout_bits,
-        neuron_params={"v_mem": (plan_.classes, design.neuron_bits), "bias": (plan_.classes, plan_.readout_bits)},
+        neuron_params={"v_mem": (plan_.classes, state_bits(design)[0]), "bias": (plan_.classes, plan_.readout_bits)},
         macs_per_step=numel, fan_out=kept(numel, design.pruning) / channels, spiking_input=True,
     )
 

@@ -38,6 +38,7 @@ from . import ENGINE
 from .._base import Budget, DataShape, Design, Report, TrialOutcome, Variant
 from ..activity import Activity
 from ..optim import make_optimizer
+from ..layer_bits import bits_per_layer, variant_design
 from ..pruning import magnitude_mask
 from ..runtime import (Trained, batch_indices, device_generator, resolve_device, seed_everything, tensors,
                        train_epochs, training_splits)
@@ -176,7 +177,7 @@ def variant_net(model: TTFSNet, design: Design, variant: Design, generator: torc
     masks = model.masks()
     if variant.pruning > design.pruning:
         masks = [magnitude_mask(w, variant.pruning, keep=mask) for w, mask in zip(model.matrices, masks)]
-    return model.frozen_as(variant.weight_bits, variant.rounding, masks, generator)
+    return model.frozen_as(bits_per_layer(variant, len(model.plan)), variant.rounding, masks, generator)
 
 
 def run(design: Design, data: Dataset, budget: Budget, report: Report) -> TrialOutcome:
@@ -185,7 +186,7 @@ def run(design: Design, data: Dataset, budget: Budget, report: Report) -> TrialO
     x_test, y_test = tensors(data.x_test, data.y_test, trained.device)
     m = measure(trained.model, design, data, x_test, y_test)
     net = trained.model.frozen
-    asked = [(v, replace(design, **v)) for v in budget.variants if set(v) <= set(ENGINE.variant_keys)]
+    asked = [(v, variant_design(design, v)) for v in budget.variants if set(v) <= set(ENGINE.variant_keys)]
     # stochastic rounding seeded as the final freeze() is
     variants = tuple(Variant(v, measure(trained.model, d, data, x_test, y_test, variant_net(
         trained.model, design, d, device_generator(trained.device, budget.seed + 2))).profile) for v, d in asked)

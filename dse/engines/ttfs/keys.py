@@ -8,7 +8,10 @@ a study turns them on.
 
 from __future__ import annotations
 
+from typing import Any, Callable, Mapping
+
 from .._base import DesignError
+from ..layer_bits import expand_layer_bits
 from ...keys import Key
 
 VGG16_CONV = (64, 64, 0, 128, 128, 0, 256, 256, 256, 0, 512, 512, 512, 0, 512, 512, 512, 0)
@@ -57,3 +60,13 @@ def check(design) -> None:
             raise DesignError(("conv",), f"conv {list(design.conv)}: a 0 (2x2 max-pool) must follow a "
                                          f"convolution (position {i})")
         previous = width
+
+
+def weight_layers(design) -> int:
+    """Weight layers: each convolution (a 0 in ``conv`` is a pool), each hidden layer, the readout."""
+    return sum(1 for width in design.conv if width) + len(design.hidden) + 1
+
+
+def expand(design, pick: Callable[[str, Any], Any], params: Mapping[str, Any]) -> dict[str, Any]:
+    """``layer_bits = true``: one ``weight_bits_l{i}`` per weight layer (:mod:`dse.engines.layer_bits`)."""
+    return expand_layer_bits(design, weight_layers(design), pick, params)

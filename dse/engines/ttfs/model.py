@@ -12,8 +12,8 @@ readout ``W h + b`` integrates without firing and gives the logits.
 
 :meth:`TTFSNet.freeze` folds each batch norm into its layer (docs/engines.md
 section 3: ``W' = gamma W / sigma``, ``b' = beta - gamma mu / sigma``),
-quantises the folded weights and biases at ``weight_bits`` and applies the
-pruning mask. :func:`infer` runs that frozen network in closed form (eq. 5 with
+quantises the folded weights and biases at ``weight_bits`` (each layer at its own
+with ``layer_bits``) and applies the pruning mask. :func:`infer` runs that frozen network in closed form (eq. 5 with
 ceil), the reference the event-driven simulator is checked against.
 
 Quantisation: ``ptq`` quantises the folded weights once after training;
@@ -34,6 +34,7 @@ from torch import nn
 
 from .._base import Design
 from .._base import DataShape
+from ..layer_bits import bits_per_layer
 from ..pruning import Prunable
 from ..quant import FLOAT_BITS, bias_grid, fake_quant, quantize, quantize_weight
 from .kernel import MIN_TAU, decode, spike_time, ttfs, x_min
@@ -100,6 +101,7 @@ class TTFSNet(Prunable, nn.Module):
         super().__init__()
         self.design = design
         self.plan = plan(design, data)
+        self.bits = bits_per_layer(design, len(self.plan))
         self.layers = nn.ModuleList()
         self.norms = nn.ModuleList()
         for layer in self.plan:
@@ -156,7 +158,7 @@ class TTFSNet(Prunable, nn.Module):
             if spec.readout:
                 w, b = self._train_weight(i, generator), layer.bias
                 if self.qat:
-                    b = fake_quant(b, bias_grid(b, self.design.weight_bits), self.design.rounding, generator)
+                    b = fake_quant(b, bias_grid(b, self.bits[i]), self.design.rounding, generator)
                 return F.linear(h.flatten(1), w, b)
             z = self._normalised(i, h, generator)
             h = self._activate(z, i + 1, relu or _get(relaxed, i + 1))
@@ -173,7 +175,7 @@ class TTFSNet(Prunable, nn.Module):
         """Masked weights; the readout's fake-quantised with QAT (hidden layers quantise after folding)."""
         w = self.layers[i].weight
         if self.qat and self.plan[i].readout:
-            w = quantize_weight(w, self.design.weight_bits, self.design.rounding, generator, train=True)
+            w = quantize_weight(w, self.bits[i], self.design.rounding, generator, train=True)
         return w * self.masks()[i]
 
     def _normalised(self, i: int, h: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
@@ -191,7 +193,7 @@ class TTFSNet(Prunable, nn.Module):
             norm.running_var.lerp_(var * n / max(1, n - 1), norm.momentum)
             norm.num_batches_tracked += 1
         folded, bias = fold_bn(w, norm, mean, var)
-        bits, rounding = self.design.weight_bits, self.design.rounding
+        bits, rounding = self.bits[i], self.design.rounding
         folded = quantize_weight(folded, bits, rounding, generator, train=True) * self.masks()[i]
         bias = fake_quant(bias, bias_grid(bias, bits), rounding, generator)
         return synaptic(kind, h, folded, bias)
@@ -207,13 +209,13 @@ class TTFSNet(Prunable, nn.Module):
     @torch.no_grad()
     def freeze(self, generator: torch.Generator | None = None) -> Frozen:
         """Fold BN (running statistics), quantise weights and biases, apply the masks."""
-        self.frozen = self.frozen_as(self.design.weight_bits, self.design.rounding, self.masks(), generator)
+        self.frozen = self.frozen_as(self.bits, self.design.rounding, self.masks(), generator)
         return self.frozen
 
     @torch.no_grad()
-    def frozen_as(self, bits: int, rounding: str, masks: list[torch.Tensor],
+    def frozen_as(self, bits: Sequence[int], rounding: str, masks: list[torch.Tensor],
                   generator: torch.Generator | None = None) -> Frozen:
-        """The frozen network at `bits` with `rounding` and `masks`, the module left as it is.
+        """The frozen network at `bits` (per weight layer) with `rounding` and `masks`, the module left as it is.
 
         :meth:`freeze` takes the design's settings; a post-training variant its own
         (PTQ of the float weights at other bits, or a sparser magnitude mask).
@@ -226,8 +228,8 @@ class TTFSNet(Prunable, nn.Module):
             else:
                 norm = self.norms[i]
                 w, b = fold_bn(w, norm, norm.running_mean, norm.running_var)
-            weights.append(quantize_weight(w, bits, rounding, generator) * mask)
-            grid = bias_grid(b, bits)
+            weights.append(quantize_weight(w, bits[i], rounding, generator) * mask)
+            grid = bias_grid(b, bits[i])
             biases.append(b if grid is None else quantize(b, grid, rounding, generator))
         return Frozen(self.plan, weights, biases, self.tau.detach().clamp(min=MIN_TAU).clone(),
                       self.t_d.detach().clone(), self.design.window, float(self.design.theta0),

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 from hwmodels import LayerProfile, Profile
 
 from .._base import DataShape
+from ..layer_bits import bits_per_layer
 
 if TYPE_CHECKING:
     from .._base import Design
@@ -128,15 +129,15 @@ def kept(numel: int, pruning: float) -> int:
     return numel - math.floor(pruning * numel)
 
 
-def neuron_params(design: "Design", layer: LayerPlan, spiking_input: bool) -> dict[str, tuple[int, int]]:
+def neuron_params(design: "Design", layer: LayerPlan, spiking_input: bool, bits: int) -> dict[str, tuple[int, int]]:
     """What a layer stores besides its weights.
 
     Every layer: a membrane potential per neuron and the folded batch-norm bias
-    (at the weight precision), plus, where its input is spikes, the (tau, t_d)
+    (at the layer's weight precision, `bits`), plus, where its input is spikes, the (tau, t_d)
     of the kernel that decodes them. Hidden layers also hold theta0 for their
     dynamic threshold (their own kernel is stored by the layer they feed).
     """
-    params = {"v_mem": (layer.n_neurons, FLOAT_STATE_BITS), "bias": (layer.bias_count, design.weight_bits)}
+    params = {"v_mem": (layer.n_neurons, FLOAT_STATE_BITS), "bias": (layer.bias_count, bits)}
     if spiking_input:
         params["kernel"] = (2, FLOAT_STATE_BITS)
     if not layer.readout:
@@ -172,6 +173,7 @@ def static_profile(design: "Design", data: DataShape) -> Profile:
     layers = []
     steps = latency(design, data)
     layer_plan = plan(design, data)
+    bits = bits_per_layer(design, len(layer_plan))
     if design.input_coding == "ttfs":
         layers.append(input_population(design, data, layer_plan[0].kind))
     for i, layer in enumerate(layer_plan):
@@ -185,8 +187,8 @@ def static_profile(design: "Design", data: DataShape) -> Profile:
             n_neurons=layer.n_neurons,
             n_weights=layer.n_weights,
             n_nonzero=nonzero,
-            weight_bits=design.weight_bits,
-            neuron_params=neuron_params(design, layer, spiking),
+            weight_bits=bits[i],
+            neuron_params=neuron_params(design, layer, spiking, bits[i]),
             macs_per_step=-(-dense_work // steps),
             fan_out=nonzero * layer.positions / layer.n_inputs,
             spiking_input=spiking,
