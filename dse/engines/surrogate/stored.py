@@ -129,3 +129,23 @@ def evaluate(network: dict[str, Any], x: np.ndarray, y: np.ndarray, variant: dic
     data = SimpleNamespace(shape=restored.shape.shape, n_classes=restored.shape.n_classes)
     return measure(restored.model, design, data, xt, yt, design.timesteps,
                    evaluation_generator(restored), weights, cfg)
+
+
+def variant_network(network: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+    """The stored network of a variant: its design, and the weights its evaluation used (re-derived
+    from the master weights by :func:`.engine.variant_weights` with the engine's seed)."""
+    from .engine import variant_design, variant_weights
+
+    if not params:
+        return network
+    restored = restore(network)
+    design = variant_design(restored.design, params)
+    weights, cfg = variant_weights(restored.model, restored.design, design, restored.shape,
+                                   device_generator(restored.device, restored.seed + 2))
+    arrays = dict(network["arrays"])
+    arrays.update({f"frozen.edge{i}": w.detach().cpu().numpy().copy() for i, w in enumerate(weights.edges)})
+    arrays["frozen.readout"] = weights.readout.detach().cpu().numpy().copy()
+    arrays["frozen.bias"] = weights.bias.detach().cpu().numpy().copy()
+    meta = dict(network["meta"], design={k: _plain(v) for k, v in design.params().items()})
+    meta["neuron"] = dict(meta["neuron"], rounding=cfg.rounding)
+    return {**network, "meta": meta, "arrays": arrays}
