@@ -96,10 +96,18 @@ def graph_metadata(network: dict[str, Any], info: dict[str, Any]) -> dict[str, A
     return out
 
 
+def _nir() -> Any:
+    try:
+        import nir
+    except ModuleNotFoundError:
+        raise UserError("--format nir: the nir package is not installed; pip install 'snn-dse[nir]'") from None
+    return nir
+
+
 def to_nir(network: dict[str, Any], info: dict[str, Any] | None = None) -> Any:
     """The NIR graph of a stored surrogate network (dense stack); `info` (study, trial, metrics) goes
     into the graph's metadata. Raises UserError where NIR cannot express it."""
-    import nir
+    nir = _nir()
 
     reason = refusal(network)
     if reason:
@@ -124,8 +132,6 @@ def to_nir(network: dict[str, Any], info: dict[str, Any] | None = None) -> Any:
 
 def write(network: dict[str, Any], path: str | Path, info: dict[str, Any] | None = None) -> Any:
     """Export to a .nir file (HDF5); the graph written."""
-    import nir
-
     graph = to_nir(network, info)
-    nir.write(str(path), graph)
+    _nir().write(str(path), graph)
     return graph
