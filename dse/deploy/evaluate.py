@@ -33,9 +33,9 @@ def variant_params(store: Any, study: str, trial: int, variant: str | None) -> d
 
 
 def engine_runner(engine: str) -> Any:
-    """The engine's module that runs a stored network (``dse.engines.<engine>.stored``)."""
+    """The engine's module that runs a stored network (``dse.engines.<engine>.rerun``)."""
     try:
-        return importlib.import_module(f"dse.engines.{engine}.stored")
+        return importlib.import_module(f"dse.engines.{engine}.rerun")
     except ModuleNotFoundError:
         raise UserError(f"the {engine} engine keeps no network to run again; only surrogate trials do") from None
 

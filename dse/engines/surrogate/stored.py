@@ -21,17 +21,14 @@ code from the file.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 import torch
 
-from hwmodels import Profile
-
 from .. import get
 from .._base import Budget, DataShape, Design
-from ..runtime import Trained, device_generator
+from ..runtime import Trained
 from .model import PlannedSNN, Weights
 from .neurons import NeuronConfig
 from .shapes import plan
@@ -111,41 +108,3 @@ def evaluation_generator(restored: Restored) -> torch.Generator:
     generator.set_state(restored.eval_state)
     return generator
 
-
-def evaluate(network: dict[str, Any], x: np.ndarray, y: np.ndarray, variant: dict[str, Any] | None = None,
-             device: str = "cpu") -> Profile:
-    """Accuracy and measured activity of a stored network (or of one of its variants, re-derived from
-    the master weights by the engine's own recipe) on images `x` and labels `y`."""
-    from .engine import measure, variant_design, variant_weights
-
-    restored = restore(network, device)
-    design, weights, cfg = restored.design, restored.weights, restored.cfg
-    if variant:
-        design = variant_design(restored.design, variant)
-        weights, cfg = variant_weights(restored.model, restored.design, design, restored.shape,
-                                       device_generator(restored.device, restored.seed + 2))
-    xt = torch.from_numpy(np.ascontiguousarray(x)).to(restored.device)
-    yt = torch.from_numpy(np.ascontiguousarray(y)).to(restored.device)
-    data = SimpleNamespace(shape=restored.shape.shape, n_classes=restored.shape.n_classes)
-    return measure(restored.model, design, data, xt, yt, design.timesteps,
-                   evaluation_generator(restored), weights, cfg)
-
-
-def variant_network(network: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
-    """The stored network of a variant: its design, and the weights its evaluation used (re-derived
-    from the master weights by :func:`.engine.variant_weights` with the engine's seed)."""
-    from .engine import variant_design, variant_weights
-
-    if not params:
-        return network
-    restored = restore(network)
-    design = variant_design(restored.design, params)
-    weights, cfg = variant_weights(restored.model, restored.design, design, restored.shape,
-                                   device_generator(restored.device, restored.seed + 2))
-    arrays = dict(network["arrays"])
-    arrays.update({f"frozen.edge{i}": w.detach().cpu().numpy().copy() for i, w in enumerate(weights.edges)})
-    arrays["frozen.readout"] = weights.readout.detach().cpu().numpy().copy()
-    arrays["frozen.bias"] = weights.bias.detach().cpu().numpy().copy()
-    meta = dict(network["meta"], design={k: _plain(v) for k, v in design.params().items()})
-    meta["neuron"] = dict(meta["neuron"], rounding=cfg.rounding)
-    return {**network, "meta": meta, "arrays": arrays}
