@@ -251,3 +251,17 @@ def test_torch_export_loads_with_torch_alone_and_gives_the_engines_logits(study,
     theirs = torch.tensor(json.loads(out))
     assert float((ours == theirs).float().mean()) >= 0.99
     assert abs(float((theirs == torch.from_numpy(data.y_test)).float().mean()) - stored(url, number)) <= 0.005
+
+
+def test_ttfs_export_is_refused_naming_what_nir_lacks(tmp_path, capsys) -> None:
+    spec = {"study": {"name": "t", "engine": "ttfs", "n_trials": 1, "seed": 0},
+            "objectives": {"accuracy": "maximize"},
+            "space": {"hidden": {"choices": [[16]]}, "window": {"choices": [8]}},
+            "train": {"epochs": 1, "batch_size": 256, "max_train_samples": 100}, "hardware": {"models": ["memory"]}}
+    url = f"sqlite:///{tmp_path / 't.db'}"
+    run_study(parse_spec(spec), storage=url, show_progress=False)
+    code, _, err = invoke(capsys, ["export", "t", "--storage", url, "--trial", "0", "--format", "nir",
+                                   "-o", str(tmp_path / "t.nir")])
+    assert code == 2 and "NIR 1.0 has no single-spike" in err and not (tmp_path / "t.nir").exists()
+    code, _, err = invoke(capsys, ["evaluate", "t", "--storage", url, "--trial", "0"])
+    assert code == 2 and "kept no trained network" in err

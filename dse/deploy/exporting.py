@@ -8,16 +8,24 @@ from typing import Any
 from ..errors import UserError
 from ..store import names as n
 from .evaluate import engine_runner, variant_params
-from .weights import trial_network
+from .weights import trial_attrs, trial_network
 
 SUFFIX = {"nir": ".nir", "torch": ""}
 
 
-def network_of(study: str, trial: int, variant: str | None, storage: str, artifacts: str | None) -> tuple:
+def network_of(study: str, trial: int, variant: str | None, storage: str, artifacts: str | None,
+               fmt: str = "torch") -> tuple:
     """(the network the design point evaluated with, its info for metadata)."""
     from ..query import open_store
 
     store = open_store(storage)
+    if fmt == "nir":
+        from .nir import engine_refusal
+
+        design = trial_attrs(storage, study, trial).get(n.DESIGN_ATTR) or {}
+        reason = engine_refusal(design.get("engine", "surrogate"))
+        if reason:
+            raise UserError(f"--format nir: cannot export {reason}")
     network = trial_network(storage, artifacts, study, trial)
     params = variant_params(store, study, trial, variant)
     if params:
@@ -41,7 +49,7 @@ def export_one(network: dict[str, Any], info: dict[str, Any], fmt: str, output: 
 
 def export_point(study: str, trial: int, variant: str | None, fmt: str, output: str, storage: str,
                  artifacts: str | None) -> Path:
-    network, info = network_of(study, trial, variant, storage, artifacts)
+    network, info = network_of(study, trial, variant, storage, artifacts, fmt)
     return export_one(network, info, fmt, output)
 
 

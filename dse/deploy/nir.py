@@ -25,7 +25,9 @@ The graph of a dense stack, input to output::
 
 Refused, naming what NIR lacks (exit 2): the soft (subtractive) reset, since NIR 1.0's LIF and IF
 only reset to ``v_reset``; networks of convolutional cells (batch norm, skip edges and channel
-concatenation have no NIR primitive in this exporter yet); engines other than surrogate. Exported
+concatenation have no NIR primitive in this exporter yet); TTFS networks (NIR has no single-spike neuron,
+time-varying threshold or synaptic kernel) and STDP networks (refractory periods; their weights are not
+kept yet) (:data:`ENGINE_GAPS`). Exported
 with a warning, not exactly: a membrane quantised at ``neuron_bits`` < 32 (rounded onto its
 fixed-point grid each step; NIR neurons are real-valued): its metadata says ``state_bits``.
 """
@@ -49,10 +51,28 @@ def below(threshold: float) -> float:
     return float(np.nextafter(np.float32(threshold), np.float32(-np.inf)))
 
 
+ENGINE_GAPS = {
+    "ttfs": ("a TTFS network: its neurons fire at most once per window against a dynamic threshold "
+             "theta0 eps(t') and integrate each input spike through a presynaptic kernel w eps(t'), with "
+             "values coded in spike times over staggered windows; NIR 1.0 has no single-spike (time-to-first-spike) "
+             "neuron, no time-varying threshold and no per-synapse kernel"),
+    "stdp": ("an STDP network: its LIF neurons are refractory for 5 (excitatory) and 2 (inhibitory) steps after "
+             "a spike, which NIR 1.0's LIF cannot express, and this version keeps no STDP weights"),
+}
+"""What NIR 1.0 lacks for the networks of engines other than surrogate (``dse export`` names it)."""
+
+
+def engine_refusal(engine: str) -> str | None:
+    """Why no network of `engine` exports to NIR, or None."""
+    if engine == "surrogate":
+        return None
+    return ENGINE_GAPS.get(engine, f"the {engine} engine keeps no network to export")
+
+
 def refusal(network: dict[str, Any]) -> str | None:
     """Why NIR cannot hold this network, or None."""
     if network["engine"] != "surrogate":
-        return (f"the {network['engine']} engine keeps no network to export; only surrogate trials store theirs")
+        return engine_refusal(network["engine"])
     design = network["meta"]["design"]
     if design.get("cells", 0):
         return ("a network of convolutional cells: NIR 1.0 has no batch-norm, skip-edge or channel-concatenation "

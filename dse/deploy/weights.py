@@ -92,16 +92,20 @@ def download(store: Any, artifact_id: str) -> dict[str, Any]:
         return load(path)
 
 
-def trial_network(storage: str, artifacts: str | None, study: str, trial: int) -> dict[str, Any]:
-    """The stored network of trial `trial` of `study`, or a UserError saying why there is none."""
+def trial_attrs(storage: str, study: str, trial: int) -> dict[str, Any]:
+    """A trial's Optuna user attributes, or a UserError naming the missing study or trial."""
     from ..query import open_store
 
     store = open_store(storage)
     try:
-        frozen = store.optuna.get_trial(store.trial_id(study, trial))
+        return store.optuna.get_trial(store.trial_id(study, trial)).user_attrs
     except KeyError:
         raise UserError(f"--trial {trial}: study {study!r} has no trial {trial}") from None
-    attrs = frozen.user_attrs
+
+
+def trial_network(storage: str, artifacts: str | None, study: str, trial: int) -> dict[str, Any]:
+    """The stored network of trial `trial` of `study`, or a UserError saying why there is none."""
+    attrs = trial_attrs(storage, study, trial)
     artifact_id = attrs.get(n.WEIGHTS_ATTR)
     if artifact_id is None:
         status = attrs.get(n.STATUS_ATTR, "unknown")
