@@ -199,7 +199,7 @@ def snntorch_predictions(graph, spikes: torch.Tensor) -> torch.Tensor:
         for step in spikes:
             out, _ = net(step)
             total = total + out
-    return total.argmax(1)
+    return total.reshape(len(total), -1).argmax(1)
 
 
 @pytest.mark.slow  # the shared study trains 4 networks (about 10 s)
@@ -265,3 +265,32 @@ def test_ttfs_export_is_refused_naming_what_nir_lacks(tmp_path, capsys) -> None:
     assert code == 2 and "NIR 1.0 has no single-spike" in err and not (tmp_path / "t.nir").exists()
     code, _, err = invoke(capsys, ["evaluate", "t", "--storage", url, "--trial", "0"])
     assert code == 2 and "kept no trained network" in err
+
+
+@pytest.mark.parametrize("coding", ["direct", "rate"])
+def test_a_cell_network_exports_and_runs_in_snntorch_as_in_snn_dse(tmp_path, coding) -> None:
+    """Stem, skip, 1x1 and 3x3 edges, a zero edge, a reduction cell, concatenated cell outputs."""
+    import nir
+
+    from dse.deploy.nir import write
+    from dse.design import make_design
+    from dse.engines.surrogate.stored import evaluation_generator, restore
+
+    data = load_dataset("digits")
+    ops = ("conv3x3", "skip", "conv1x1", "zero", "skip", "conv3x3", "conv1x1", "conv3x3")
+    design = make_design("surrogate", {"cells": 2, "nodes": 2, "channels": 4, "timesteps": 4, "coding": coding,
+                                       "ops": ops, "weight_bits": 8})
+    outcome = get("surrogate").run(design, data, Budget(epochs=1, max_train_samples=300, lr=0.01, seed=0),
+                                   lambda s, a: None)
+    write(outcome.network, tmp_path / "c.nir")
+    graph = nir.read(str(tmp_path / "c.nir"))
+    assert sum(isinstance(node, nir.LIF) for node in graph.nodes.values()) == 5  # stem + 2 x 2 nodes
+    assert graph.metadata["batch_norm"].startswith("folded")
+    restored = restore(outcome.network)
+    x = torch.from_numpy(data.x_test)
+    spikes = (torch.bernoulli(x.expand(4, *x.shape), generator=evaluation_generator(restored)) if coding == "rate"
+              else x.expand(4, *x.shape))
+    ours = restored.model(x, 4, restored.weights, restored.cfg, evaluation_generator(restored)).argmax(1)
+    theirs = snntorch_predictions(graph, spikes)
+    assert float((ours == theirs).float().mean()) >= 0.99
+    assert abs(float((theirs == torch.from_numpy(data.y_test)).float().mean()) - outcome.accuracy) <= 0.005

@@ -23,9 +23,9 @@ The graph of a dense stack, input to output::
   the T steps of this node's output (``W mean_t s_t + b``); summing it over time gives the same
   class.
 
-Refused, naming what NIR lacks (exit 2): the soft (subtractive) reset, since NIR 1.0's LIF and IF
-only reset to ``v_reset``; networks of convolutional cells (batch norm, skip edges and channel
-concatenation have no NIR primitive in this exporter yet); TTFS networks (NIR has no single-spike neuron,
+Networks of convolutional cells: :mod:`.nir_cells` (batch norm folded into the convolutions,
+concatenations split per node). Refused, naming what NIR lacks (exit 2): the soft (subtractive)
+reset, since NIR 1.0's LIF and IF only reset to ``v_reset``; TTFS networks (NIR has no single-spike neuron,
 time-varying threshold or synaptic kernel) and STDP networks (refractory periods; their weights are not
 kept yet) (:data:`ENGINE_GAPS`). Exported
 with a warning, not exactly: a membrane quantised at ``neuron_bits`` < 32 (rounded onto its
@@ -74,16 +74,13 @@ def refusal(network: dict[str, Any]) -> str | None:
     if network["engine"] != "surrogate":
         return engine_refusal(network["engine"])
     design = network["meta"]["design"]
-    if design.get("cells", 0):
-        return ("a network of convolutional cells: NIR 1.0 has no batch-norm, skip-edge or channel-concatenation "
-                "primitive this exporter maps (use --format torch)")
     if not network["meta"]["neuron"]["hard_reset"]:
         return ("reset = \"soft\": NIR 1.0's LIF and IF reset the membrane to v_reset; a subtractive reset "
                 "(u - theta) has no NIR primitive (use --format torch)")
     return None
 
 
-def neuron_node(nir: Any, size: int, neuron: dict[str, Any]) -> Any:
+def neuron_node(nir: Any, size: int | tuple, neuron: dict[str, Any]) -> Any:
     """The engine's discrete LIF/IF as NIR's continuous LIF/IF (module docstring: the conversion)."""
     ones = np.ones(size)
     theta = below(neuron["threshold"]) * ones
@@ -133,6 +130,8 @@ def to_nir(network: dict[str, Any], info: dict[str, Any] | None = None) -> Any:
     if reason:
         raise UserError(f"--format nir: cannot export {reason}")
     arrays, meta = network["arrays"], network["meta"]
+    if meta["design"].get("cells", 0):
+        return _cells(nir, network, info)
     n_edges = sum(1 for k in arrays if k.startswith("frozen.edge"))
     weights = [np.asarray(arrays[f"frozen.edge{i}"], dtype=np.float32) for i in range(n_edges)]
     nodes: dict[str, Any] = {"input": nir.Input(input_type={"input": np.array([weights[0].shape[1]])})}
@@ -148,6 +147,21 @@ def to_nir(network: dict[str, Any], info: dict[str, Any] | None = None) -> Any:
     nodes["output"] = nir.Output(output_type={"output": np.array([readout.shape[0]])})
     edges += [(last, "readout"), ("readout", "output")]
     return nir.NIRGraph(nodes=nodes, edges=edges, metadata=graph_metadata(network, info or {}))
+
+
+def _cells(nir: Any, network: dict[str, Any], info: dict[str, Any] | None) -> Any:
+    from ..engines import DataShape, get
+    from ..engines.surrogate.shapes import plan
+    from .nir_cells import cell_graph
+
+    meta = network["meta"]
+    design = get("surrogate").design(**{k: tuple(v) if isinstance(v, list) else v for k, v in meta["design"].items()})
+    nodes, edges = cell_graph(nir, plan(design, DataShape(tuple(meta["shape"]), int(meta["n_classes"]))),
+                              network["arrays"], lambda shape: neuron_node(nir, shape, meta["neuron"]))
+    metadata = {**graph_metadata(network, info or {}), "batch_norm": "folded into the convolutions",
+                "readout": "logits = mean over the timesteps of the output node ([classes, 1, 1])",
+                "flattening": "none: the input is [channels, height, width]"}
+    return nir.NIRGraph(nodes=nodes, edges=edges, metadata=metadata)
 
 
 def write(network: dict[str, Any], path: str | Path, info: dict[str, Any] | None = None) -> Any:
