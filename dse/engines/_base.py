@@ -97,6 +97,11 @@ class TrialOutcome:
     training_profile: Profile | None = None
     """The training phase (phase="training"), for engines that learn on the
     device (STDP): its cost metrics are reported as training_<metric>."""
+    network: Mapping[str, Any] | None = None
+    """The trained network as the evaluation ran it, for inference again without retraining:
+    ``{"format": int, "engine": str, "meta": {JSON}, "arrays": {name: numpy array}}`` (quantised
+    weights and masks, neuron parameters and thresholds, the evaluation's random state); None
+    for an engine that does not keep it. Stored as the trial's Optuna artifact (:mod:`dse.deploy.weights`)."""
 
 
 VARIANT_KEYS = ("weight_bits", "rounding", "pruning", "timesteps")

@@ -24,9 +24,11 @@ KEYS: dict[str, Key] = {k.name: k for k in (
         low=0, high=10),
     Key("mode", "str", "joint", "joint: every key at once; sequential: stages of keys in turn (LitE-SNN "
         "Table 4's A + P + Q + T)", options=MODES),
+    Key("keep_weights", "str", "all", "which trained networks are kept as Optuna artifacts: all, the Pareto "
+        "front's (the others deleted when a run ends) or none", options=("all", "pareto", "none")),
 )}
 """Keys of [study] besides name, engine and description (also the CLI overrides)."""
-VALID = ("name", "engine", *KEYS, "stages", "stage_trials", "description")
+VALID = ("name", "engine", *KEYS, "stages", "stage_trials", "description", "artifacts")
 
 
 def study_section(check: Checker, study: dict[str, Any], overrides: Mapping[str, Any]) -> StudySpec:
@@ -46,7 +48,9 @@ def study_section(check: Checker, study: dict[str, Any], overrides: Mapping[str,
         if value is not None:
             values[k] = check.value(KEYS[k], value, f"--{k.replace('_', '-')}")
     description = check.value(String(), study.get("description", ""), "[study].description")
-    return StudySpec(path=check.path, name=name, engines=chosen, description=description, **values)
+    artifacts = check.value(String(), study.get("artifacts", ""), "[study].artifacts")
+    return StudySpec(path=check.path, name=name, engines=chosen, description=description, artifacts=artifacts,
+                     **values)
 
 
 def _name(check: Checker, name: Any, where: str = "[study].name") -> str:

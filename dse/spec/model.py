@@ -65,6 +65,10 @@ class StudySpec:
     retries: int = 1
     """A trial whose worker was lost or interrupted is tried this many times more."""
     mode: str = "joint"
+    keep_weights: str = "all"
+    """Which trained networks are kept as Optuna artifacts: all, pareto (the front's) or none."""
+    artifacts: str = ""
+    """The folder of the artifact store ("": beside an SQLite database, ``dse.db.artifacts``)."""
     stages: tuple[tuple[str, ...], ...] = ()
     """Sequential mode: the [space] keys each stage searches, in order."""
     stage_trials: tuple[int, ...] = ()

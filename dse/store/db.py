@@ -28,8 +28,8 @@ from . import names
 from .claims import Claims
 from .lost import GRACE_SECONDS, HEARTBEAT_SECONDS
 from .reader import Reader
-from .schema import (SCHEMA_VERSION, metadata, metrics_table, migrate, o_trial_attrs, profiles_table, schema_table,
-                     variants_table)
+from .schema import (SCHEMA_VERSION, metadata, metrics_table, migrate, o_trial_attrs, o_trial_system_attrs,
+                     profiles_table, schema_table, variants_table)
 from .updates import _insert_metrics, apply_rescore
 from .url import EXAMPLE_URLS, check_storage, open_error, shown
 
@@ -172,6 +172,15 @@ class Store(Reader, Claims):
         trial_id = self.trial_id(study_name, number)
         with self.engine.begin() as conn:
             _write_attrs(conn, trial_id, attrs)
+
+    def forget_weights(self, study_name: str, number: int, artifact_id: str) -> None:
+        """After its file is deleted: the trial keeps no network (``dse_weights`` null) and Optuna
+        lists no artifact ``artifact_id`` for it (its system attribute ``artifacts:<id>`` removed)."""
+        trial_id = self.trial_id(study_name, number)
+        with self.engine.begin() as conn:
+            _write_attrs(conn, trial_id, {names.WEIGHTS_ATTR: None})
+            conn.execute(o_trial_system_attrs.delete().where(o_trial_system_attrs.c.trial_id == trial_id,
+                                                             o_trial_system_attrs.c.key == f"artifacts:{artifact_id}"))
 
     def replace_metrics(self, study_name: str, number: int, metrics: Mapping[str, list[MetricRow]]) -> None:
         """Overwrite the named metrics of a trial's design points (``dse rescore``)."""

@@ -60,6 +60,9 @@ FIXED_ATTR = "dse_fixed"
 """A sequential study's values of the keys the trial's stage did not search, by parameter name."""
 METRICS_ATTR = "dse_metrics"
 """Every finite metric of the trained design, in one attribute (for Optuna's own tools)."""
+WEIGHTS_ATTR = "dse_weights"
+"""The Optuna artifact id of a trained trial's stored network (:mod:`dse.deploy.weights`); its
+variants are stored as their recipe (``dse_trial_variants.params``) applied to it."""
 
 TRAINED_STATUS, REJECTED, REUSED, VARIANT, PRUNED, FAILED, RUNNING = \
     "trained", "rejected", "reused", "variant", "pruned", "failed", "running"

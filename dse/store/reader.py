@@ -156,6 +156,13 @@ class Reader:
                                                                         **training}))
         return out
 
+    def lineage(self, name: str, trial: int) -> dict[str, tuple[str, str | None, dict]]:
+        """A trial's design points by variant name: (kind, parent, the keys it changes)."""
+        query = sa.select(variants_table).where(variants_table.c.study_name == name,
+                                                variants_table.c.trial_number == trial)
+        with self.engine.connect() as conn:
+            return {r.variant: (r.kind, r.parent, json.loads(r.params)) for r in conn.execute(query)}
+
     def param_distributions(self, name: str) -> dict[str, Any]:
         """``{parameter: Optuna distribution}`` the study sampled each parameter from (the latest)."""
         sid = self.study_id(name)

@@ -144,3 +144,5 @@ o_heartbeats = sa.Table("trial_heartbeats", optuna_metadata, sa.Column("trial_id
                         sa.Column("heartbeat", sa.DateTime))
 o_trial_attrs = sa.Table("trial_user_attributes", optuna_metadata, sa.Column("trial_id", sa.Integer),
                          sa.Column("key", sa.String), sa.Column("value_json", sa.Text))
+o_trial_system_attrs = sa.Table("trial_system_attributes", optuna_metadata, sa.Column("trial_id", sa.Integer),
+                               sa.Column("key", sa.String), sa.Column("value_json", sa.Text))

@@ -215,6 +215,10 @@ def run_study(spec: StudySpec, *, storage: str, data_dir: str | None = None, dev
     finally:
         interrupted = interrupted or objective.interrupt.requested
         progress.close()
+    if spec.keep_weights == "pareto" and not interrupted and not stopper.gave_up:
+        from ..deploy.weights import keep_pareto
+
+        keep_pareto(store, spec.name, spec.artifacts or None)
     counts = store.status_counts(spec.name)
     ran = sum(counts.values()) - sum(before.values())
     return RunResult(study, interrupted, ran, counts, stopper.gave_up, objective.interrupt.exit_code)

@@ -25,6 +25,7 @@ import optuna
 
 from .. import engines
 from ..data import Dataset
+from ..deploy import weights
 from ..engines import DataShape, Design
 from ..interrupt import Interrupt
 from ..progress import Progress
@@ -66,6 +67,9 @@ class Objective:
         self.shape = DataShape(self.data.shape, self.data.n_classes)
         self.early = self.spec.static_constraints()
         self.pruner = ParetoPruner(self.spec, self.store) if self.spec.pruner == "pareto" else None
+        self.weights = (weights.artifact_store(self.store.url, self.spec.artifacts or None)
+                        if self.spec.keep_weights != "none" else None)
+        """Where trained networks are kept (None: not kept, or no folder for a server database)."""
 
     def __call__(self, trial: optuna.Trial) -> list[float]:
         """One trial; its attributes are written with its rows (one transaction), however it ends."""
@@ -140,6 +144,9 @@ class Objective:
                            **{f"{n.EXTRA_PREFIX}{key}": value for key, value in outcome.extras.items()}})
         for constraint in spec.constraints:
             trial.set_constraint(constraint.metric, constraint.violation(scored.metrics[constraint.metric]))
+        if outcome.network is not None and self.weights is not None:
+            with self.interrupt.bookkeeping():  # the trained network, as an Optuna artifact of the trial
+                self.attrs[n.WEIGHTS_ATTR] = weights.upload(dict(outcome.network), trial, self.weights, trial.number)
         with self.interrupt.bookkeeping():  # rows and attributes together: whole or not at all
             self.store.write_trial(spec.name, trial.number, design.engine, scored.profiles, scored.rows,
                                    scored.lineage, self.attrs)

@@ -32,6 +32,7 @@ from ..runtime import (Trained, batch_indices, device_generator, generator_copy,
 from .model import PlannedSNN, Weights
 from .neurons import NeuronConfig
 from .shapes import plan, static_profile
+from .stored import network_state
 
 EVAL_BATCH = 1024
 
@@ -167,4 +168,5 @@ def run(design: Design, data: Dataset, budget: Budget, report: Report) -> TrialO
         val_accuracy=trained.val_accuracy,
         extras={"device": str(trained.device)},
         variants=variants,
+        network=network_state(trained, design, budget, shape, trained.generator),
     )
