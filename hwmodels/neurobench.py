@@ -16,8 +16,11 @@ per sample.
   ``1 - sum n_nonzero / sum n_weights``; 0 for a network without weights.
 - ``activation_sparsity`` (``ActivationSparsity``): ``1 - nonzero / all``
   activations over neurons, timesteps and samples, i.e. ``1 - S / (N T)``
-  with S the populations' spikes per sample and N their neurons (a spike is
-  one nonzero activation of one neuron at one step).
+  with S the spiking populations' spikes per sample and N their neurons (a
+  spike is one nonzero activation of one neuron at one step). NeuroBench
+  hooks the spiking-neuron layers only, so a population that neither spiked
+  nor declares a threshold (``v_th`` among its neuron parameters) is left
+  out: a non-spiking readout that only integrates, as LitE-SNN's head.
 - ``dense_synops`` (``SynapticOperations`` "Dense"): every connection at every
   call, ``sum_l macs_per_step_l x T``. NeuroBench counts these by running the
   layer with all-ones weights on an all-ones input, so the zero padding of a
@@ -28,9 +31,11 @@ per sample.
   where the input is spiking: the measured SynOps, ``input_events x fan_out``
   (fan_out counts only the weights left after pruning).
 - ``effective_macs`` ("Effective_MACs"): the same pairs where the input is
-  analog: ``macs_per_step x T x n_nonzero / n_weights``. The profile does not
-  count zero analog inputs, so every analog input is taken as nonzero (an
-  upper bound; exact for inputs without zeros).
+  analog. Measured: the nonzero analog inputs the engine counted times the
+  nonzero weights each drives, ``input_events x fan_out``, NeuroBench's count
+  exactly. Before training (no input counted) every analog input is taken as
+  nonzero, ``macs_per_step x T x n_nonzero / n_weights``, an upper bound, so
+  the metric is not one a constraint can check before training.
 - ``membrane_updates`` (``MembraneUpdates``): neurons whose membrane potential
   changed, summed over timesteps. A leaky neuron's potential decays at every
   step, so a leaky population (neuron_params with a decay/leak/tau) counts
@@ -55,6 +60,20 @@ def membrane_updates(layer: LayerProfile, timesteps: int) -> float:
     return float(reached + not_reached if is_leaky(layer) else reached)
 
 
+THRESHOLD = "v_th"
+"""The neuron parameter that marks a spiking population (a readout without it only integrates)."""
+
+
+def effective_macs(layer: LayerProfile, timesteps: int, density: float) -> float:
+    """Nonzero analog inputs x the nonzero weights each drives, as measured; before any input was
+    counted, every analog input taken as nonzero (an upper bound)."""
+    if layer.spiking_input:
+        return 0.0
+    if layer.input_events:
+        return layer.input_events * layer.fan_out
+    return layer.macs(timesteps) * density
+
+
 def sparsity(nonzero: float, total: float) -> float:
     """NeuroBench's sparsity, ``1 - nonzero / total``; 0 where there is nothing to count."""
     return 1 - nonzero / total if total else 0.0
@@ -73,7 +92,7 @@ class NeuroBenchModel(CostModel):
     }
     additive = frozenset({"footprint_bytes", "dense_synops", "effective_acs", "effective_macs",
                           "membrane_updates"})
-    static = frozenset({"footprint_bytes", "connection_sparsity", "dense_synops", "effective_macs"})
+    static = frozenset({"footprint_bytes", "connection_sparsity", "dense_synops"})
 
     def layer_estimates(self, profile: Profile, **_: object):
         steps = profile.timesteps
@@ -84,7 +103,7 @@ class NeuroBenchModel(CostModel):
                 "footprint_bytes": layer_bits(layer, "dense") / 8,
                 "dense_synops": float(layer.macs_per_step * steps),
                 "effective_acs": layer.synops,
-                "effective_macs": layer.macs(steps) * density,
+                "effective_macs": effective_macs(layer, steps, density),
                 "membrane_updates": membrane_updates(layer, steps),
             }
         return out
@@ -94,5 +113,8 @@ class NeuroBenchModel(CostModel):
         n_weights = sum(layer.n_weights for layer in profile.layers)
         n_nonzero = sum(layer.n_nonzero for layer in profile.layers)
         totals["connection_sparsity"] = sparsity(n_nonzero, n_weights)
-        totals["activation_sparsity"] = sparsity(profile.spikes, profile.neuron_steps)
+        spiking = [layer for layer in profile.layers
+                   if layer.is_population and (layer.output_spikes or THRESHOLD in layer.neuron_params)]
+        totals["activation_sparsity"] = sparsity(sum(layer.output_spikes for layer in spiking),
+                                                 sum(layer.n_neurons for layer in spiking) * profile.timesteps)
         return {metric: totals[metric] for metric in self.metrics}

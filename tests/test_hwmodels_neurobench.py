@@ -36,6 +36,23 @@ def test_every_metric_by_hand() -> None:
     assert out["membrane_updates"] == 32 * T + 64 * T + min(10 * T, 3 * 10)
 
 
+def test_a_readout_that_only_integrates_is_no_activation_and_measured_analog_inputs_count_exactly() -> None:
+    # NeuroBench hooks spiking layers only: a silent population without a threshold (a non-spiking
+    # readout) is no activation; a silent one with a threshold is (all zeros).
+    hidden = dense("fc1", n_inputs=64, n_neurons=32, n_weights=2048, n_nonzero=1024, weight_bits=8,
+                   macs_per_step=2048, output_spikes=40.0, spiking_input=False, input_events=150.0, fan_out=9.5,
+                   neuron_params={"v_mem": (32, 16), "v_th": (32, 16)})
+    readout = dense("out", n_inputs=32, n_neurons=10, n_weights=320, n_nonzero=320, weight_bits=8,
+                    macs_per_step=320, input_events=40.0, fan_out=10.0, neuron_params={"v_mem": (10, 16)})
+    out = hwmodels.evaluate(profile_of(hidden, readout, timesteps=T), "neurobench")
+    assert out["activation_sparsity"] == pytest.approx(1 - 40 / (32 * T))
+    assert out["effective_macs"] == 150.0 * 9.5  # the measured nonzero inputs, not all 64 x T of them
+    silent = dense("out", n_inputs=32, n_neurons=10, n_weights=320, n_nonzero=320, weight_bits=8,
+                   macs_per_step=320, neuron_params={"v_mem": (10, 16), "v_th": (10, 16)})
+    out = hwmodels.evaluate(profile_of(hidden, silent, timesteps=T), "neurobench")
+    assert out["activation_sparsity"] == pytest.approx(1 - 40 / ((32 + 10) * T))
+
+
 def test_breakdown_per_layer() -> None:
     per_layer = hwmodels.breakdown(network(), "neurobench")
     assert per_layer["conv"] == {"footprint_bytes": (72 * 4 + 64 * 8 + 8 + 8) / 8, "dense_synops": 1152 * T,
