@@ -85,10 +85,19 @@ def _cell(value: Any) -> str:
 
 def fast_table(frame) -> str:
     """Right-aligned columns, floats to 6 significant digits, cells cut at 40 characters."""
-    columns = [[str(c)] + [_cell(plain_cell(v)) for v in frame[c].tolist()] for c in frame.columns]
+    columns = [[str(frame.columns[i])] + _table_column(frame.iloc[:, i]) for i in range(frame.shape[1])]
     widths = [max(map(len, col)) for col in columns]
     lines = (" ".join(col[i].rjust(w) for col, w in zip(columns, widths)) for i in range(len(frame) + 1))
     return "\n".join(lines) + "\n"
+
+
+def _table_column(column) -> list[str]:
+    kind = column.dtype.kind
+    if kind in "iub":
+        return [str(v) for v in column.tolist()]
+    if kind == "f":
+        return ["NaN" if v != v else format(v, ".6g") for v in column.tolist()]
+    return [_cell(plain_cell(v)) for v in column.tolist()]
 
 
 def plain_cell(value: Any) -> Any:
