@@ -206,3 +206,35 @@ def test_a_supernet_search_needs_the_surrogate_engine() -> None:
     with pytest.raises(SpecError, match=r"\[study\].search: a supernet search needs engine"):
         parse_spec({"study": {"name": "x", "engine": "stdp", "search": "supernet"},
                     "objectives": {"accuracy": "maximize"}}, "x.toml")
+
+
+def test_retrain_trains_the_inherited_front_as_trials_linked_to_their_twins(tmp_path, digits) -> None:
+
+    from dse.cli import main
+    from dse.report.data import build
+    from dse.report.tables import twins
+    from dse.study.retrain import retrain, spread
+
+    url = f"sqlite:///{tmp_path / 'o.db'}"
+    spec = spec_of(DENSE, n_trials=4)
+    run_study(spec, storage=url, show_progress=False)
+    store = Store(url)
+    chosen = spread(spec, store, top=2)
+    assert len(chosen) == 2
+    linked = retrain(spec, storage=url, numbers=chosen, show_progress=False)
+    assert sorted(linked) == sorted(chosen)
+    records = {t.number: t for t in store.trials(spec.name)}
+    for twin, number in linked.items():
+        again = records[number]
+        assert again.retrain_of == twin and again.inherited is None and again.status == "trained"
+        assert again.design == records[twin].design  # the same design, trained from scratch
+        assert again.number > 3  # after the study's trials, outside its n_trials
+    assert retrain(spec, storage=url, numbers=chosen, show_progress=False) == linked  # none twice
+    labels = twins(build(store, spec.name, importances=False))
+    twin, number = next(iter(linked.items()))
+    accuracy = {p.trial: p.metrics["accuracy"] for p in store.points(spec.name, variants=False)}
+    assert labels[str(number)] == f"retrain of #{twin}: predicted {accuracy[twin]:.4g}"
+    assert labels[str(twin)] == f"inherited; retrained #{number}: {accuracy[number]:.4g}"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["retrain", spec.name, "--storage", url])
+    assert exit_info.value.code == 2  # --pareto is required
