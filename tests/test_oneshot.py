@@ -238,3 +238,25 @@ def test_retrain_trains_the_inherited_front_as_trials_linked_to_their_twins(tmp_
     with pytest.raises(SystemExit) as exit_info:
         main(["retrain", spec.name, "--storage", url])
     assert exit_info.value.code == 2  # --pareto is required
+
+
+def test_the_differentiable_search_decodes_a_design_of_the_space_and_trains_it(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'd.db'}"
+    spec = spec_of(CELLS, n_trials=1, search="differentiable", search_lambda=1e-6)
+    result = run_study(spec, storage=url, show_progress=False)
+    assert result.counts.get("trained") == 1
+    store = Store(url)
+    trial, = _trials(store, spec.name)
+    design = trial.user_attrs[n.DESIGN_ATTR]
+    space = {p.name: p for p in spec.space}
+    assert design["cells"] == 2 and design["nodes"] == 2 and design["channels"] == 4  # the largest network
+    assert len(design["ops"]) == 8 and set(design["ops"]) <= set(space["ops"].choices)
+    assert len(design["cell_bits"]) == 2 and set(design["cell_bits"]) <= {1, 2, 4, 8}
+    assert design["io_bits"] == 8 and design["weight_bits"] == 8
+    assert min(abs(design["pruning"] - rate) for rate in (0.0, 0.2, 0.4, 0.6, 0.8)) < 1e-9  # the searched grid
+    assert 2 <= design["timesteps"] <= 4
+    derived = trial.user_attrs[n.DERIVED_ATTR]
+    assert derived["lambda"] == 1e-6 and derived["epochs"] == 1 and derived["iterations"] == 1
+    assert len(derived["alpha"]) == 8 and abs(sum(derived["tau"]) - 1) < 1e-6
+    assert n.INHERITED_ATTR not in trial.user_attrs  # trained standalone
+    assert run_study(spec, storage=url, show_progress=False).ran == 0  # a continued study searches nothing

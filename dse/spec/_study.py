@@ -30,6 +30,10 @@ KEYS: dict[str, Key] = {k.name: k for k in (
         low=0, high=100_000),
     Key("finetune_steps", "int", 0, "training steps of an inherited design before its evaluation",
         low=0, high=10**6),
+    Key("search_lambda", "float", 5e-10, "differentiable search: weight of the model size (bits) in the loss",
+        low=0.0, high=1e6),
+    Key("search_mu", "float", 5e-14, "differentiable search: weight of the bit-SynOps in the loss",
+        low=0.0, high=1e6),
 )}
 """Keys of [study] besides name, engine and description (also the CLI overrides)."""
 VALID = ("name", "engine", *KEYS, "stages", "stage_trials", "description")

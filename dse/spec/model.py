@@ -76,6 +76,10 @@ class StudySpec:
     supernet_epochs: int = 0
     """Epochs of the supernet's (or the differentiable search's) training; 0 = 4 x [train] epochs."""
     finetune_steps: int = 0
+    search_lambda: float = 5e-10
+    """The differentiable search's weight of the model size (bits) in its loss (LitE-SNN Eq. 15's lambda)."""
+    search_mu: float = 5e-14
+    """The differentiable search's weight of the bit-SynOps in its loss (LitE-SNN Eq. 15's mu)."""
     """Training steps an inherited design takes from the supernet's weights before it is evaluated."""
     description: str = ""
     objectives: tuple[tuple[str, str], ...] = ()

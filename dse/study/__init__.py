@@ -64,7 +64,8 @@ def sections(spec: StudySpec) -> dict[str, Any]:
     }, default=list))
     if spec.search != "trials":  # only then: the sections of studies stored before the key existed stay equal
         plain["study"].update(search=spec.search, supernet_epochs=spec.supernet_epochs,
-                              finetune_steps=spec.finetune_steps)
+                              finetune_steps=spec.finetune_steps, search_lambda=spec.search_lambda,
+                              search_mu=spec.search_mu)
     return plain
 
 
@@ -206,6 +207,8 @@ def run_study(spec: StudySpec, *, storage: str, data_dir: str | None = None, dev
         with objective.interrupt.installed():
             if spec.search == "supernet":
                 objective.supernet = supernet_for(spec, data, store, study, objective)
+            if spec.search == "differentiable":
+                _differentiable(spec, data, store, study, objective, stopper)
             for stage in _stages(spec, store):
                 objective.stage = stage
                 if stopper.done(store.status_counts(spec.name)):
@@ -233,6 +236,17 @@ def supernet_for(spec: StudySpec, data, store: Store, study: optuna.Study, objec
                              interrupt=objective.interrupt)
     study.set_user_attr(n.SUPERNET_ATTR, {**stored.lineage(), "seconds": stored.seconds})
     return stored
+
+
+def _differentiable(spec: StudySpec, data, store: Store, study: optuna.Study, objective: Objective,
+                    stopper: Stopper) -> None:
+    """LitE-SNN's search, then its decoded design trained as the study's first trial (:mod:`.differentiable`);
+    n_trials beyond it are searched by the sampler as usual."""
+    from .differentiable import enqueue_decoded
+
+    pending = enqueue_decoded(spec, data, store, study, objective)
+    if pending:
+        study.optimize(objective, n_trials=pending, catch=(Exception,), callbacks=[stopper], gc_after_trial=False)
 
 
 def _stages(spec: StudySpec, store: Store) -> Iterator[Stage | None]:

@@ -27,6 +27,7 @@ import math
 import os
 import random
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
@@ -166,22 +167,13 @@ def ensure_supernet(spec: StudySpec, data: Dataset, url: str, *, device: str = "
         if progress is not None:
             progress.start_phase("supernet", epochs, start)
         deadline = began + seconds if seconds is not None else None
-        training = interrupt.training() if interrupt is not None else _nothing()
-        with training:
+        with interrupt.training() if interrupt is not None else nullcontext():
             train_supernet(net, sampler(spec), data, plan, epochs, start_epoch=start,
                            report=progress.epoch if progress is not None else None, save=save, deadline=deadline)
         saved = torch.load(path, weights_only=True)
     net.cpu().eval()
     return Stored(net, path, saved["epoch"] if saved else epochs, saved["steps"] if saved else 0,
                   saved["seconds"] if saved else 0.0)
-
-
-class _nothing:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: Any) -> None:
-        return None
 
 
 def _write(path: Path, content: dict) -> None:
