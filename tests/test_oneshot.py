@@ -54,7 +54,7 @@ def test_a_subnetwork_gives_the_outputs_of_its_standalone_network(space, digits)
     spec, net = supernet(space, digits)
     x = torch.from_numpy(digits.x_train[:48])
     sample, rng = sampler(spec), random.Random(3)
-    for _ in range(4):
+    for _ in range(3):
         design = sample(rng)
         model = net.extract(design)
         model.train()  # batch norm on batch statistics, as in the supernet
@@ -117,10 +117,10 @@ def test_extracted_masks_nest_across_designs(digits) -> None:
 
 
 def test_inherited_trials_store_their_own_profile_and_lineage(tmp_path, digits) -> None:
-    spec = spec_of(CELLS, n_trials=3)
+    spec = spec_of(CELLS, n_trials=2)
     url = f"sqlite:///{tmp_path / 'o.db'}"
     result = run_study(spec, storage=url, show_progress=False)
-    assert result.counts.get("trained") == 3
+    assert result.counts.get("trained") == 2
     path = supernet_path(url, spec.name)
     assert path == tmp_path / "o.db.supernets" / "oneshot.pt" and path.exists()
     store = Store(url)

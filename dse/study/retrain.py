@@ -29,23 +29,27 @@ from .objective import Objective
 def spread(spec: StudySpec, store: Store, top: int | None = None) -> list[int]:
     """Numbers of inherited trials to retrain: the Pareto front (``top`` None), or `top` designs spread
     over it, taken from the following fronts where the first holds fewer."""
-    trials = {t.number: t for t in store.trials(spec.name) if t.inherited and t.status == n.TRAINED_STATUS}
-    points = [p for p in store.points(spec.name, variants=False, trials=list(trials.values()))
+    trials = [t for t in store.trials(spec.name) if t.inherited and t.status == n.TRAINED_STATUS]
+    points = [p for p in store.points(spec.name, variants=False, trials=trials)
               if all(math.isfinite(p.metrics.get(m, math.nan)) for m in spec.metric_names)]
-    if not points:
-        return []
-    values = np.array([[p.metrics[m] for m in spec.metric_names] for p in points])
-    left = np.ones(len(points), bool)
-    chosen: list[int] = []
-    while left.any() and (not chosen or (top is not None and len(chosen) < top)):
-        index = np.flatnonzero(left)
-        front = index[nondominated(values[index], spec.directions)]
-        chosen += sorted(front.tolist(), key=lambda i: values[i, 0])
-        left[front] = False
+    values = np.array([[p.metrics[m] for m in spec.metric_names] for p in points]).reshape(-1, len(spec.metric_names))
+    chosen = fronts(values, spec.directions, top or 1)
     if top is not None and len(chosen) > top:
         chosen = sorted(chosen, key=lambda i: values[i, 0])
         chosen = [chosen[round(k * (len(chosen) - 1) / max(1, top - 1))] for k in range(top)]
     return list(dict.fromkeys(points[i].trial for i in chosen))
+
+
+def fronts(values: np.ndarray, directions: list[str], at_least: int) -> list[int]:
+    """Rows of the first non-dominated front, then of the next ones, until `at_least` rows are taken."""
+    left = np.ones(len(values), bool)
+    chosen: list[int] = []
+    while left.any() and len(chosen) < at_least:
+        index = np.flatnonzero(left)
+        front = index[nondominated(values[index], directions)]
+        chosen += sorted(front.tolist(), key=lambda i: values[i, 0])
+        left[front] = False
+    return chosen
 
 
 def retrained(store: Store, spec: StudySpec) -> dict[int, int]:

@@ -43,7 +43,7 @@ from ..optim import make_optimizer
 from ..quant import quantize_weight
 from ..runtime import batch_indices, device_generator, resolve_device, seed_everything, training_splits
 from .fused import lif
-from .supernet import SlicedNorm, Supernet, edge_keys, nested_mask
+from .supernet import SlicedNorm, Supernet, edge_keys, nested_mask, readout_key
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,13 @@ def _edge(edge, source: torch.Tensor, weight: torch.Tensor, norm: nn.Module) -> 
     return out.reshape(*source.shape[:-3], *out.shape[1:])
 
 
+def _key_map(plan) -> dict[tuple[int, int], tuple[str, tuple[int, ...]]]:
+    """(population, edge) -> (shared-tensor key, shape) of every weighted edge of a plan."""
+    keys = iter(edge_keys(plan))
+    return {(p, e): next(keys) for p, pop in enumerate(plan.populations) for e, edge in enumerate(pop.edges)
+            if edge.weighted}
+
+
 class MixedSNN(nn.Module):
     """The continuous relaxation of the space (see the module docstring)."""
 
@@ -77,7 +84,9 @@ class MixedSNN(nn.Module):
         self.beta = nn.Parameter(torch.zeros(template.cells, len(choices.bits)))
         self.gamma = nn.Parameter(torch.zeros(template.cells, len(choices.rates)))
         self.tau = nn.Parameter(torch.zeros(len(choices.steps)))
-        shell = net.shell(replace(template, ops=(next(iter(self.plans)),) * edges))
+        self.first = next(iter(self.plans))
+        self.keys = {op: _key_map(plan) for op, plan in self.plans.items()}
+        shell = net.shell(replace(template, ops=(self.first,) * edges))
         self.cfg = shell.neuron_config(training=True)
 
     def arch_parameters(self) -> list[nn.Parameter]:
@@ -101,47 +110,52 @@ class MixedSNN(nn.Module):
         steps = max(self.choices.steps)
         psi = self.tau.softmax(0)
         alive = torch.stack([psi[[i for i, s in enumerate(self.choices.steps) if s > t]].sum() for t in range(steps)])
-        plan = next(iter(self.plans.values()))
+        plan = self.plans[self.first]
         states: list = [None] * len(plan.states)
         states[0] = x.expand(steps, *x.shape)
         if self.template.coding == "rate":
             states[0] = torch.bernoulli(states[0])
-        size = x.new_zeros(())
-        synops = x.new_zeros(())
-        edge_index = 0
+        totals = [x.new_zeros(()), x.new_zeros(())]  # expected Size, expected BitSynOps
+        row = 0
         for p, pop in enumerate(plan.populations):
             cell = None if p == 0 else (p - 1) // self.template.nodes
             current = 0.0
             for e in range(len(pop.edges)):
-                probs = self.alpha[edge_index].softmax(0) if cell is not None else None
-                for o, op in enumerate(self.choices.ops if cell is not None else ("stem",)):
-                    if op == "zero":
-                        continue
-                    own = self.plans[op] if cell is not None else plan
-                    edge = own.populations[p].edges[e]
-                    source = self._state(states, own, edge.source)
-                    weight = norm = None
-                    if edge.weighted:
-                        key, shape = edge_keys(own)[sum(ed.weighted for q in own.populations[:p] for ed in q.edges)
-                                                     + sum(ed.weighted for ed in own.populations[p].edges[:e])]
-                        weight, bits, keep = self._weight(key, shape, cell)
-                        norm = SlicedNorm(self.net.norm_weight[key], self.net.norm_bias[key], shape[0])
-                        share = probs[o] if probs is not None else 1.0
-                        size = size + share * weight.numel() * keep * bits
-                        rate = source.reshape(steps, -1).mean(1) if p else x.new_zeros(steps)
-                        synops = synops + share * keep * bits * own.edge_macs(own.populations[p], edge) * \
-                            (alive * rate).sum()
-                    out = _edge(edge, source, weight, norm)
-                    current = current + (probs[o] * out if probs is not None else out)
-                edge_index += cell is not None
+                if cell is None:  # the stem: one fixed convolution
+                    current = current + self._branch(states, self.first, p, e, None, 1.0, alive, totals)
+                    continue
+                probs = self.alpha[row].softmax(0)
+                current = current + sum(probs[o] * self._branch(states, op, p, e, cell, probs[o], alive, totals)
+                                        for o, op in enumerate(self.choices.ops) if op != "zero")
+                row += 1
             states[pop.state] = lif(current, steps, self.cfg, None, constant=False)
+        return self._logits(states, plan, steps), totals[0], totals[1]
+
+    def _branch(self, states: list, op: str, p: int, e: int, cell: int | None, share, alive: torch.Tensor,
+                totals: list) -> torch.Tensor:
+        """Edge `e` of population `p` as operation `op`, its expected costs added to `totals`."""
+        own = self.plans[op]
+        edge = own.populations[p].edges[e]
+        source = self._state(states, own, edge.source)
+        if not edge.weighted:
+            return source
+        key, shape = self.keys[op][(p, e)]
+        weight, bits, keep = self._weight(key, shape, cell)
+        totals[0] = totals[0] + share * weight.numel() * keep * bits
+        if p:  # the stem's input is analog (MACs, not synaptic operations)
+            rate = source.reshape(source.shape[0], -1).mean(1)
+            totals[1] = totals[1] + share * keep * bits * own.edge_macs(own.populations[p], edge) * (alive * rate).sum()
+        norm = SlicedNorm(self.net.norm_weight[key], self.net.norm_bias[key], shape[0])
+        return _edge(edge, source, weight, norm)
+
+    def _logits(self, states: list, plan, steps: int) -> torch.Tensor:
+        """The readout of the running mean rate after each candidate T: [len(steps), B, classes]."""
         rate = self._state(states, plan, plan.readout_source).mean(dim=(-2, -1))  # [T, B, C]
-        key, shape = [k for k in self.net.layout.items() if k[0] == f"readout__{plan.states[plan.readout_source].name}"][0]
+        key, shape = readout_key(plan)
         running = rate.cumsum(0) / torch.arange(1, steps + 1, dtype=rate.dtype, device=rate.device).view(-1, 1, 1)
         w = self.net.weights[key][: shape[0], : shape[1]]
         bias = self.net.readout_bias[key][: shape[0]]
-        logits = torch.stack([running[s - 1] @ w.t() + bias for s in self.choices.steps])
-        return logits, size, synops
+        return torch.stack([running[s - 1] @ w.t() + bias for s in self.choices.steps])
 
     @staticmethod
     def _state(states: list, plan, index: int) -> torch.Tensor:
