@@ -14,7 +14,9 @@ supernet and the torch code of :mod:`dse.engines.surrogate.supernet` and
   for a server database), written after every epoch by an atomic rename; the
   study attribute ``dse_supernet`` records its file, SHA-256, epochs and steps, so a
   continued study reuses it rather than retraining. The checkpoint holds the
-  weights and the epoch reached; the optimiser's moments restart on a resume.
+  weights and the epoch reached; the optimiser's moments restart on a resume. Workers of
+  one study (``--workers``) take an fcntl lock on the file's ``.lock`` beside it: the first
+  trains, the others wait and load what it stored.
 - :func:`inherit` is a trial's evaluation: the design with the supernet's weights,
   measured like a trained one, plus the lineage attribute ``dse_inherited``.
 """
@@ -27,10 +29,10 @@ import math
 import os
 import random
 import time
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from .. import engines
 from ..data import Dataset
@@ -141,12 +143,31 @@ def ensure_supernet(spec: StudySpec, data: Dataset, url: str, *, device: str = "
                     seconds: float | None = None, path: Path | None = None) -> Stored:
     """The study's trained supernet: loaded where stored and finished, else trained (from its last
     checkpoint, if any). `seconds` bounds the training time (benchmarks); `path` overrides the file."""
+    path = path or supernet_path(url, spec.name)
+    with _locked(path):  # workers of one study: the first trains it, the others wait and load it
+        return _ensure(spec, data, path, device, progress, interrupt, seconds)
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(f".{path.name}.lock"), "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _ensure(spec: StudySpec, data: Dataset, path: Path, device: str, progress: "Progress | None",
+            interrupt: "Interrupt | None", seconds: float | None) -> Stored:
     import torch
 
     from ..engines.surrogate.oneshot import train_supernet
     from ..engines.surrogate.supernet import Supernet
 
-    path = path or supernet_path(url, spec.name)
     shape = DataShape(data.shape, data.n_classes)
     epochs = supernet_epochs(spec)
     saved = torch.load(path, weights_only=True) if path.exists() else None
