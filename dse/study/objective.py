@@ -130,14 +130,15 @@ class Objective:
     def _train(self, trial: optuna.Trial, design: Design, engine: engines.Engine,
                static: dict[str, float]) -> list[float]:
         spec = self.spec
-        self.progress.start_trial(trial.number, spec.train["epochs"])
+        inherits = self.supernet is not None and n.RETRAIN_OF_ATTR not in trial.user_attrs
+        self.progress.start_trial(trial.number, 1 if inherits else spec.train["epochs"])
         plan = budget(spec, device=self.device, seed=trial_seed(spec, trial.number),
                       variants=requests(spec.variants, design, engine))
         curve: list[float] = []
         if self.pruner:
             self.pruner.start(design, self.shape)
         with self.interrupt.training():
-            if self.supernet is not None and n.RETRAIN_OF_ATTR not in trial.user_attrs:
+            if inherits:
                 from .oneshot import inherit
 
                 outcome, self.attrs[n.INHERITED_ATTR] = inherit(self.supernet, design, self.data, plan,
