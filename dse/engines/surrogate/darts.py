@@ -41,7 +41,7 @@ from ...data import Dataset
 from .._base import Budget, Design
 from ..optim import make_optimizer
 from ..quant import quantize_weight
-from ..runtime import batch_indices, device_generator, resolve_device, seed_everything, training_splits
+from ..runtime import batch_indices, resolve_device, seed_everything, training_splits
 from .fused import lif
 from .supernet import SlicedNorm, Supernet, edge_keys, nested_mask, readout_key
 
