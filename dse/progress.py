@@ -30,6 +30,7 @@ class Progress:
         self.trials = tqdm(total=total, initial=min(total, self.trained), desc="trained", unit="design",
                            file=sys.stderr, disable=not self.bars, dynamic_ncols=True, position=0)
         self.epochs: tqdm | None = None
+        self.phase: tuple[str, int] | None = None
 
     @property
     def trained(self) -> int:
@@ -45,10 +46,21 @@ class Progress:
             self.epochs = tqdm(total=epochs, desc=f"  trial {number}", unit="epoch", file=sys.stderr,
                                leave=False, dynamic_ncols=True, position=1)
 
+    def start_phase(self, label: str, epochs: int, done: int = 0) -> None:
+        """Epochs of work that is no trial (a supernet's training): a bar, or one line per epoch."""
+        self._close_epochs()
+        self.phase = (label, epochs) if self.enabled and not self.bars else None
+        if self.bars:
+            self.epochs = tqdm(total=epochs, initial=done, desc=f"  {label}", unit="epoch", file=sys.stderr,
+                               leave=False, dynamic_ncols=True, position=1)
+
     def epoch(self, step: int, accuracy: float) -> None:
         if self.epochs is not None:
             self.epochs.set_postfix_str(f"val acc {accuracy:.3f}", refresh=False)
             self.epochs.update(1)
+        elif self.phase:
+            label, total = self.phase
+            print(f"{label}: epoch {step + 1}/{total}, val acc {accuracy:.3f}", file=sys.stderr, flush=True)
 
     def summary(self, trial: optuna.trial.FrozenTrial) -> str:
         status = trial.user_attrs.get(n.STATUS_ATTR) or trial.state.name.lower()
@@ -85,6 +97,7 @@ class Progress:
             print(self.tally(), file=sys.stderr, flush=True)
 
     def _close_epochs(self) -> None:
+        self.phase = None
         if self.epochs is not None:
             self.epochs.close()
             self.epochs = None

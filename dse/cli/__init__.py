@@ -12,7 +12,7 @@ import sys
 import click
 
 from ..errors import UserError
-from . import evaluate, export, models, read, run  # noqa: F401: each registers its commands on the group
+from . import evaluate, export, models, read, retrain, run  # noqa: F401: each registers its commands on the group
 from ._common import cli
 
 __all__ = ["cli", "main"]

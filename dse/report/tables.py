@@ -71,13 +71,29 @@ def client_data(data: ReportData) -> dict[str, Any]:
     names = [m for m, _ in data.objectives]
     metrics = names + sorted({m for p in points for m in p.metrics} - set(names))
     params = list(dict.fromkeys(k for p in points for k in p.params))
-    head = ["design", "trial", "variant", "status", "parent", "pareto", "feasible"]
-    rows = [[p.label, p.trial, p.variant, p.status, p.parent, p.pareto, p.feasible,
+    head = ["design", "trial", "variant", "status", "parent", "pareto", "feasible", "twin"]
+    twin = twins(data)
+    rows = [[p.label, p.trial, p.variant, p.status, p.parent, p.pareto, p.feasible, twin.get(p.label, ""),
              *(_cell(p.metrics.get(m)) for m in metrics), *(_cell(p.params.get(k)) for k in params)] for p in points]
-    return {"cols": head + metrics + params, "n_head": len(head), "n_metrics": len(metrics),
+    return {"cols": head + metrics + params, "n_head": len(head), "n_metrics": len(metrics), "twins": bool(twin),
             "objectives": names, "table_metrics": [m for m in TABLE_METRICS if m in metrics and m not in names],
             "space": [k for k in data.spec.space if k in params], "units": data.units, "rows": rows,
             "first_max": bool(data.objectives) and data.objectives[0][1] == "maximize"}
+
+
+def twins(data: ReportData) -> dict[str, str]:
+    """A one-shot study's predicted and real accuracy side by side: by label, "inherited" (and its
+    retrained twin's accuracy), or "retrain of N" with the accuracy its inherited twin predicted."""
+    accuracy = {p.trial: p.metrics.get("accuracy") for p in data.points if not p.variant}
+    retrained = {t.retrain_of: t.number for t in data.trials if t.retrain_of is not None}
+    out = {}
+    for t in data.trials:
+        if t.inherited is not None:
+            real = accuracy.get(retrained.get(t.number))
+            out[str(t.number)] = "inherited" + (f"; retrained #{retrained[t.number]}: {real:.4g}" if real is not None else "")
+        elif t.retrain_of is not None and accuracy.get(t.retrain_of) is not None:
+            out[str(t.number)] = f"retrain of #{t.retrain_of}: predicted {accuracy[t.retrain_of]:.4g}"
+    return out
 
 
 def _cell(value: Any) -> Any:

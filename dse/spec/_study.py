@@ -10,7 +10,7 @@ from .. import engines
 from ..data import DATASETS
 from ..keys import Key
 from ._checker import Checker
-from .model import MAX_NAME, MODES, NAME_RE, PRUNERS, RESERVED_NAMES, SAMPLERS, StudySpec
+from .model import MAX_NAME, MODES, SEARCHES, NAME_RE, PRUNERS, RESERVED_NAMES, SAMPLERS, StudySpec
 
 KEYS: dict[str, Key] = {k.name: k for k in (
     Key("dataset", "str", "digits", "the data set", options=tuple(DATASETS)),
@@ -26,6 +26,16 @@ KEYS: dict[str, Key] = {k.name: k for k in (
         "Table 4's A + P + Q + T)", options=MODES),
     Key("keep_weights", "str", "all", "which trained networks are kept as Optuna artifacts: all, the Pareto "
         "front's (the others deleted when a run ends) or none", options=("all", "pareto", "none")),
+    Key("search", "str", "trials", "trials: train every design; supernet: train one weight-sharing supernet, "
+        "trials inherit its weights; differentiable: LitE-SNN's gradient search", options=SEARCHES),
+    Key("supernet_epochs", "int", 0, "epochs of the supernet's training (0 = 4 x [train] epochs)",
+        low=0, high=100_000),
+    Key("finetune_steps", "int", 0, "training steps of an inherited design before its evaluation",
+        low=0, high=10**6),
+    Key("search_lambda", "float", 5e-10, "differentiable search: weight of the model size (bits) in the loss",
+        low=0.0, high=1e6),
+    Key("search_mu", "float", 5e-14, "differentiable search: weight of the bit-SynOps in the loss",
+        low=0.0, high=1e6),
 )}
 """Keys of [study] besides name, engine and description (also the CLI overrides)."""
 VALID = ("name", "engine", *KEYS, "stages", "stage_trials", "description", "artifacts")
@@ -48,6 +58,12 @@ def study_section(check: Checker, study: dict[str, Any], overrides: Mapping[str,
         if value is not None:
             values[k] = check.value(KEYS[k], value, f"--{k.replace('_', '-')}")
     description = check.value(String(), study.get("description", ""), "[study].description")
+    if values.get("search", "trials") != "trials":
+        if chosen != ("surrogate",):
+            raise check.fail("[study].search", f"a {values['search']} search needs engine = \"surrogate\", "
+                                               f"got {show(study['engine'])}")
+        if values.get("mode", "joint") != "joint":
+            raise check.fail("[study].search", f"a {values['search']} search needs mode = \"joint\"")
     artifacts = check.value(String(), study.get("artifacts", ""), "[study].artifacts")
     return StudySpec(path=check.path, name=name, engines=chosen, description=description, artifacts=artifacts,
                      **values)

@@ -16,6 +16,7 @@ from ..store.names import ENGINE_METRICS, ENGINE_SOURCE, TRAINING_PREFIX
 SAMPLERS = ("nsga2", "nsga3", "tpe", "gp", "random", "grid")
 PRUNERS = ("none", "median", "hyperband", "pareto")
 MODES = ("joint", "sequential")
+SEARCHES = ("trials", "supernet", "differentiable")
 DIRECTIONS = ("maximize", "minimize")
 SECTIONS = ("study", "objectives", "constraints", "space", "variants", "train", "hardware")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -73,6 +74,17 @@ class StudySpec:
     """Sequential mode: the [space] keys each stage searches, in order."""
     stage_trials: tuple[int, ...] = ()
     """Sequential mode: trained designs per stage (summing to n_trials)."""
+    search: str = "trials"
+    """trials: train every design; supernet: train a weight-sharing supernet once, trials inherit its
+    weights (:mod:`dse.study.oneshot`); differentiable: LitE-SNN's search (:mod:`dse.study.differentiable`)."""
+    supernet_epochs: int = 0
+    """Epochs of the supernet's (or the differentiable search's) training; 0 = 4 x [train] epochs."""
+    finetune_steps: int = 0
+    search_lambda: float = 5e-10
+    """The differentiable search's weight of the model size (bits) in its loss (LitE-SNN Eq. 15's lambda)."""
+    search_mu: float = 5e-14
+    """The differentiable search's weight of the bit-SynOps in its loss (LitE-SNN Eq. 15's mu)."""
+    """Training steps an inherited design takes from the supernet's weights before it is evaluated."""
     description: str = ""
     objectives: tuple[tuple[str, str], ...] = ()
     constraints: tuple[Constraint, ...] = ()

@@ -31,6 +31,9 @@ RESCORES_ATTR = "dse_rescores"
 """One entry per ``dse rescore``: when, the models with their versions, the options, which
 metrics each model produced and which objectives Optuna's values were updated for."""
 
+SUPERNET_ATTR = "dse_supernet"
+"""A one-shot study's supernet: its file, SHA-256, epochs trained and training steps (issue 17)."""
+
 # ---- Optuna trial user attributes -----------------------------------------------------
 DESIGN_ATTR = "design"
 """The resolved design a trial trained: every key, defaults included, and the engine."""
@@ -58,6 +61,14 @@ STAGE_ATTR = "dse_stage"
 """A sequential study's stage the trial belongs to (0, 1, ...)."""
 FIXED_ATTR = "dse_fixed"
 """A sequential study's values of the keys the trial's stage did not search, by parameter name."""
+INHERITED_ATTR = "dse_inherited"
+"""A trial evaluated with its supernet's weights instead of training: the supernet (file, SHA-256,
+epochs), the fine-tuning steps and whether batch norm was recalibrated."""
+RETRAIN_OF_ATTR = "dse_retrain_of"
+"""A design trained from scratch by ``dse retrain``: the number of its inherited twin."""
+DERIVED_ATTR = "dse_derived"
+"""A design decoded by the differentiable search (``search = "differentiable"``): its architecture
+weights' training (epochs, loss weights lambda and mu)."""
 METRICS_ATTR = "dse_metrics"
 """Every finite metric of the trained design, in one attribute (for Optuna's own tools)."""
 WEIGHTS_ATTR = "dse_weights"

@@ -275,7 +275,8 @@ def _trial_record(t: dict[str, Any]) -> TrialRecord:
                        attrs.get(names.REUSED_ATTR), tuple(attrs.get(names.UNMEASURED_ATTR, ())),
                        tuple(attrs.get(names.CURVE_ATTR, ())), attrs.get(names.WORKER_ATTR, ""),
                        attrs.get(names.RETRY_ATTR),
-                       attrs.get(names.STAGE_ATTR), {k: names.decode(v) for k, v in attrs.get(names.FIXED_ATTR, {}).items()})
+                       attrs.get(names.STAGE_ATTR), {k: names.decode(v) for k, v in attrs.get(names.FIXED_ATTR, {}).items()},
+                       inherited=attrs.get(names.INHERITED_ATTR), retrain_of=attrs.get(names.RETRAIN_OF_ATTR))
 
 
 def status_of(state: str, status: str | None, rejected: bool) -> str:

@@ -113,6 +113,10 @@ class TrialRecord:
     """The stage of a sequential study the trial searched in."""
     fixed: Mapping[str, Any] = field(default_factory=dict)
     """A sequential study's values of the keys the trial's stage did not search."""
+    inherited: Mapping[str, Any] | None = None
+    """A one-shot study's trial evaluated with its supernet's weights: the supernet and how (None: trained)."""
+    retrain_of: int | None = None
+    """A design ``dse retrain`` trained from scratch: its inherited twin's trial number."""
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,10 @@ def sections(spec: StudySpec) -> dict[str, Any]:
         "train": {k: v for k, v in spec.train.items() if k != "max_param_bytes"},
         "variants": {k: list(v) for k, v in spec.variants.items()},
     }, default=list))
+    if spec.search != "trials":  # only then: the sections of studies stored before the key existed stay equal
+        plain["study"].update(search=spec.search, supernet_epochs=spec.supernet_epochs,
+                              finetune_steps=spec.finetune_steps, search_lambda=spec.search_lambda,
+                              search_mu=spec.search_mu)
     return plain
 
 
@@ -201,6 +205,10 @@ def run_study(spec: StudySpec, *, storage: str, data_dir: str | None = None, dev
     interrupted = False
     try:
         with objective.interrupt.installed():
+            if spec.search == "supernet":
+                objective.supernet = supernet_for(spec, data, store, study, objective)
+            if spec.search == "differentiable":
+                _differentiable(spec, data, store, study, objective, stopper)
             for stage in _stages(spec, store):
                 objective.stage = stage
                 if stopper.done(store.status_counts(spec.name)):
@@ -222,6 +230,27 @@ def run_study(spec: StudySpec, *, storage: str, data_dir: str | None = None, dev
     counts = store.status_counts(spec.name)
     ran = sum(counts.values()) - sum(before.values())
     return RunResult(study, interrupted, ran, counts, stopper.gave_up, objective.interrupt.exit_code)
+
+
+def supernet_for(spec: StudySpec, data, store: Store, study: optuna.Study, objective: Objective):
+    """The study's supernet, trained first where it is not stored (:mod:`.oneshot`)."""
+    from .oneshot import ensure_supernet
+
+    stored = ensure_supernet(spec, data, store.url, device=objective.device, progress=objective.progress,
+                             interrupt=objective.interrupt)
+    study.set_user_attr(n.SUPERNET_ATTR, {**stored.lineage(), "seconds": stored.seconds})
+    return stored
+
+
+def _differentiable(spec: StudySpec, data, store: Store, study: optuna.Study, objective: Objective,
+                    stopper: Stopper) -> None:
+    """LitE-SNN's search, then its decoded design trained as the study's first trial (:mod:`.differentiable`);
+    n_trials beyond it are searched by the sampler as usual."""
+    from .differentiable import enqueue_decoded
+
+    pending = enqueue_decoded(spec, data, store, study, objective)
+    if pending:
+        study.optimize(objective, n_trials=pending, catch=(Exception,), callbacks=[stopper], gc_after_trial=False)
 
 
 def _stages(spec: StudySpec, store: Store) -> Iterator[Stage | None]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 import optuna
 
@@ -61,6 +61,8 @@ class Objective:
     """The stage of a sequential study being searched."""
     attrs: dict = field(default_factory=dict)
     """The running trial's user attributes, written once when it ends."""
+    supernet: Any = None
+    """A one-shot study's :class:`.oneshot.Stored` supernet: its trials inherit weights, except retrains."""
 
     def __post_init__(self) -> None:
         self.units = self.spec.metric_units()
@@ -112,6 +114,8 @@ class Objective:
             return self._reject(trial, design, static, bad)
         cap = self.stage.cap if self.stage else spec.n_trials
         key = fingerprint(spec, design, self.shape)
+        if n.RETRAIN_OF_ATTR in trial.user_attrs:  # `dse retrain`: trained beside its inherited twin
+            cap, key = math.inf, f"{key}:retrain"
         claim = self.store.claim(spec.name, trial.number, key, cap)
         pause = WAIT_SECONDS[0]
         while claim.kind == WAIT:  # another worker trains this very design now
@@ -130,14 +134,21 @@ class Objective:
     def _train(self, trial: optuna.Trial, design: Design, engine: engines.Engine,
                static: dict[str, float]) -> list[float]:
         spec = self.spec
-        self.progress.start_trial(trial.number, spec.train["epochs"])
+        inherits = self.supernet is not None and n.RETRAIN_OF_ATTR not in trial.user_attrs
+        self.progress.start_trial(trial.number, 1 if inherits else spec.train["epochs"])
         plan = budget(spec, device=self.device, seed=trial_seed(spec, trial.number),
                       variants=requests(spec.variants, design, engine))
         curve: list[float] = []
         if self.pruner:
             self.pruner.start(design, self.shape)
         with self.interrupt.training():
-            outcome = engine.run(design, self.data, plan, self._reporter(trial, curve))
+            if inherits:
+                from .oneshot import inherit
+
+                outcome, self.attrs[n.INHERITED_ATTR] = inherit(self.supernet, design, self.data, plan,
+                                                                self._reporter(trial, curve), spec.finetune_steps)
+            else:
+                outcome = engine.run(design, self.data, plan, self._reporter(trial, curve))
         scored = score_outcome(spec, self.units, outcome, design)
         self.attrs.update({n.METRICS_ATTR: {m: v for m, v in scored.metrics.items() if math.isfinite(v)},
                            n.CURVE_ATTR: curve, n.STATUS_ATTR: n.TRAINED_STATUS,

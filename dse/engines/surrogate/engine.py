@@ -144,7 +144,11 @@ def fit(design: Design, data: Dataset, budget: Budget, report: Report) -> Traine
 
 
 def run(design: Design, data: Dataset, budget: Budget, report: Report) -> TrialOutcome:
-    trained = fit(design, data, budget, report)
+    return outcome(fit(design, data, budget, report), design, data, budget)
+
+
+def outcome(trained: Trained, design: Design, data: Dataset, budget: Budget) -> TrialOutcome:
+    """The test-split evaluation of a trained (or inherited: :mod:`.oneshot`) network and its variants."""
     started = time.perf_counter()
     x_test, y_test = tensors(data.x_test, data.y_test, trained.device)
     shape = DataShape(data.shape, data.n_classes)

@@ -1,0 +1,50 @@
+"""``dse retrain``: train inherited designs of a one-shot study from scratch, beside their twins."""
+
+from __future__ import annotations
+
+import click
+
+from ..errors import UserError
+from ._common import check_device, cli, emit, output_options, storage_option
+
+
+@cli.command()
+@click.argument("study")
+@storage_option
+@click.option("--pareto", is_flag=True, help="Retrain the Pareto front of the inherited designs (required).")
+@click.option("--top", type=click.IntRange(min=1), default=None, metavar="K",
+              help="K designs spread over the front (from the next fronts where it holds fewer).")
+@click.option("--spec", "spec_path", type=click.Path(), default=None,
+              help="The study's spec file (default: the path stored with the study).")
+@click.option("--data-dir", type=click.Path(), default=None, help="Folder of MNIST / CIFAR-10 files.")
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or auto.")
+@click.option("--quiet", is_flag=True, help="No progress.")
+@output_options
+def retrain(study: str, storage: str, pareto: bool, top: int | None, spec_path: str | None,
+            data_dir: str | None, device: str, quiet: bool, fmt: str) -> None:
+    """Train STUDY's inherited Pareto-optimal designs from scratch, as trials linked to their twins."""
+    import pandas as pd
+
+    from ..spec import load_spec
+    from ..store import Store
+    from ..study.retrain import retrain as run_retrain
+    from ..study.retrain import spread
+
+    if not pareto:
+        raise UserError("dse retrain: --pareto: missing; retrain chooses the inherited Pareto front "
+                        "(add --top K for K designs spread over it)")
+    check_device(device)
+    store = Store(storage, create=False)
+    path = spec_path or store.stored_spec(study).path  # StudyNotFound names the studies stored
+    spec = load_spec(path, name=study)
+    if spec.search != "supernet":
+        raise UserError(f"dse retrain: study {study!r}: its designs were trained, not inherited "
+                        f"([study].search = \"{spec.search}\" in {path}); only a supernet study has twins to retrain")
+    numbers = spread(spec, store, top)
+    if not numbers:
+        raise UserError(f"dse retrain: study {study!r} holds no inherited design yet; run it first")
+    twins = run_retrain(spec, storage=storage, numbers=numbers, device=device, data_dir=data_dir,
+                        show_progress=not quiet)
+    accuracy = {p.trial: p.metrics.get("accuracy") for p in Store(storage, create=False).points(study, variants=False)}
+    emit(pd.DataFrame([{"inherited_trial": t, "retrained_trial": twins[t], "predicted_accuracy": accuracy.get(t),
+                        "real_accuracy": accuracy.get(twins[t])} for t in numbers if t in twins]), fmt)
