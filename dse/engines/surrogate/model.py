@@ -261,6 +261,8 @@ class PlannedSNN(Prunable, nn.Module):
         elif edge.op == "linear":
             activity.synops[p] += float(events.reshape(len(events), -1).sum(0)
                                         @ (weight != 0).sum(0).to(events.dtype))
-        else:  # a convolution of the event counts with the nonzero pattern counts every pair
-            pairs = F.conv2d(events, (weight != 0).to(events.dtype), stride=edge.stride, padding=edge.kernel // 2)
+        else:  # a convolution of the event counts with the nonzero pattern counts every pair; it is
+            # linear, so the batch's counts are summed first (one image, in float64: integers exact)
+            pairs = F.conv2d(events.sum(0, keepdim=True, dtype=torch.float64), (weight != 0).to(torch.float64),
+                             stride=edge.stride, padding=edge.kernel // 2)
             activity.synops[p] += float(pairs.sum())
