@@ -228,6 +228,57 @@ def test_snntorch_runs_the_exported_graph_as_snn_dse_does(study, capsys, tmp_pat
     assert abs(float((theirs == y).float().mean()) - accuracy) <= 0.005
 
 
+def norse_predictions(graph, spikes: torch.Tensor) -> torch.Tensor:
+    """Classes Norse 1.1 predicts for input trains [T, B, N]: the readout summed over the T steps."""
+    import norse.torch as norse
+
+    net = norse.from_nir(graph, dt=1e-4, ignore_warnings=True)
+    state, total = None, 0
+    with torch.no_grad():
+        for step in spikes:
+            out, state = net(step, state)
+            total = total + out
+    return total.reshape(len(total), -1).argmax(1)
+
+
+@pytest.mark.slow  # the shared study trains 4 networks (about 10 s)
+@pytest.mark.parametrize("coding", ["direct", "rate"])
+def test_norse_and_snntorch_run_the_unit_r_graph_as_snn_dse_does(study, capsys, tmp_path, coding) -> None:
+    # Norse 1.1 takes a LIF's R as 1: --unit-r folds R into the weights; snnTorch reads both forms
+    import nir
+
+    from dse.engines.surrogate.stored import evaluation_generator, restore
+
+    pytest.importorskip("norse")
+    url, _, by_design = study
+    number = by_design[(coding, "hard")]
+    code, _, err = invoke(capsys, ["export", "dep", "--storage", url, "--trial", str(number), "--format", "nir",
+                                   "--unit-r", "-o", str(tmp_path / "g.nir")])
+    assert code == 0, err
+    graph = nir.read(str(tmp_path / "g.nir"))
+    lifs = [node for node in graph.nodes.values() if isinstance(node, nir.LIF)]
+    assert lifs and all(np.all(node.r == 1) for node in lifs) and graph.metadata["unit_r"] == 1
+    data = load_dataset("digits")
+    x, y = torch.from_numpy(data.x_test), torch.from_numpy(data.y_test)
+    restored = restore(weights.trial_network(url, None, "dep", number))
+    flat = x.reshape(len(x), -1)
+    spikes = (torch.bernoulli(x.expand(4, *x.shape), generator=evaluation_generator(restored)).reshape(4, len(x), -1)
+              if coding == "rate" else flat.expand(4, *flat.shape))
+    ours = restored.model(x, 4, restored.weights, restored.cfg, evaluation_generator(restored)).argmax(1)
+    accuracy = stored(url, number)
+    for theirs in (norse_predictions(graph, spikes), snntorch_predictions(nir.read(str(tmp_path / "g.nir")), spikes)):
+        assert float((ours == theirs).float().mean()) >= 0.99
+        assert abs(float((theirs == y).float().mean()) - accuracy) <= 0.005
+
+
+def test_unit_r_is_refused_for_torch_exports_before_anything_is_read(capsys, tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'none.db'}"
+    code, _, err = invoke(capsys, ["export", "dep", "--storage", url, "--trial", "0", "--format", "torch",
+                                   "--unit-r", "-o", str(tmp_path / "m")])
+    assert code == 2 and "--unit-r" in err
+    assert not (tmp_path / "m").exists() and not (tmp_path / "none.db").exists()
+
+
 @pytest.mark.slow  # the shared study trains 4 networks (about 10 s)
 def test_torch_export_loads_with_torch_alone_and_gives_the_engines_logits(study, capsys, tmp_path) -> None:
     url, _, by_design = study

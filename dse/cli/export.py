@@ -23,10 +23,12 @@ FORMATS = ("neurobench", "nir", "torch")
 @click.option("--trial", "trial", type=int, default=None, metavar="N", help="Only trial N.")
 @click.option("--variant", default=None, metavar="V", help="With nir/torch: trial N's variant V, e.g. 'T=4'.")
 @click.option("--pareto", is_flag=True, help="With nir/torch: every Pareto-optimal design, into the folder -o.")
+@click.option("--unit-r", is_flag=True,
+              help="With nir: fold each LIF's R into the weights feeding it, for clients that take R as 1 (Norse 1.1).")
 @click.option("-o", "--output", type=click.Path(), default=None,
               help="Write to FILE (nir), FOLDER (torch, --pareto) or FILE instead of stdout (neurobench).")
 def export(study: str, storage: str, artifacts: str | None, neurobench: bool, fmt: str | None, trial: int | None,
-           variant: str | None, pareto: bool, output: str | None) -> None:
+           variant: str | None, pareto: bool, unit_r: bool, output: str | None) -> None:
     """Each trained design of STUDY under NeuroBench 2.3's names (--neurobench: Footprint,
     ConnectionSparsity, ClassificationAccuracy, ActivationSparsity, MembraneUpdates, SynapticOperations),
     or a trained network itself (--format nir|torch --trial N, or --pareto)."""
@@ -49,10 +51,13 @@ def export(study: str, storage: str, artifacts: str | None, neurobench: bool, fm
         raise UserError(f"-o: --format {fmt} writes files; give -o FILE (or a folder with --pareto or torch)")
     if pareto == (trial is not None):
         raise UserError(f"--format {fmt}: give either --trial N or --pareto")
+    if unit_r and fmt != "nir":
+        raise UserError(f"--unit-r: a NIR option; --format {fmt} has no R to fold")
     from ..deploy.exporting import export_pareto, export_point
 
     if pareto:
-        written = export_pareto(study, fmt, output, storage, artifacts)
+        written = export_pareto(study, fmt, output, storage, artifacts, unit_r)
         click.echo(f"exported {len(written)} Pareto-optimal design(s) into {output}", err=True)
     else:
-        click.echo(f"exported: {export_point(study, trial, variant, fmt, output, storage, artifacts)}", err=True)
+        click.echo(f"exported: {export_point(study, trial, variant, fmt, output, storage, artifacts, unit_r)}",
+                   err=True)

@@ -36,11 +36,12 @@ def network_of(study: str, trial: int, variant: str | None, storage: str, artifa
     return network, info
 
 
-def export_one(network: dict[str, Any], info: dict[str, Any], fmt: str, output: str | Path) -> Path:
+def export_one(network: dict[str, Any], info: dict[str, Any], fmt: str, output: str | Path,
+               unit_r: bool = False) -> Path:
     if fmt == "nir":
         from .nir import write
 
-        write(network, output, info)
+        write(network, output, info, unit_r)
         return Path(output)
     from .torch_module import export
 
@@ -48,12 +49,13 @@ def export_one(network: dict[str, Any], info: dict[str, Any], fmt: str, output: 
 
 
 def export_point(study: str, trial: int, variant: str | None, fmt: str, output: str, storage: str,
-                 artifacts: str | None) -> Path:
+                 artifacts: str | None, unit_r: bool = False) -> Path:
     network, info = network_of(study, trial, variant, storage, artifacts, fmt)
-    return export_one(network, info, fmt, output)
+    return export_one(network, info, fmt, output, unit_r)
 
 
-def export_pareto(study: str, fmt: str, folder: str, storage: str, artifacts: str | None) -> list[Path]:
+def export_pareto(study: str, fmt: str, folder: str, storage: str, artifacts: str | None,
+                  unit_r: bool = False) -> list[Path]:
     """Every Pareto-optimal design point (variants included) into `folder`, one file (or folder) each,
     named ``trial-N`` or ``trial-N-<variant>``; points whose trial kept no network are named on stderr."""
     import click
@@ -72,7 +74,7 @@ def export_pareto(study: str, fmt: str, folder: str, storage: str, artifacts: st
         name = f"trial-{trial}" + (f"-{variant.replace(' ', '_').replace('=', '')}" if variant else "")
         try:
             written.append(export_point(study, source, variant, fmt, str(out / f"{name}{SUFFIX[fmt]}"),
-                                        storage, artifacts))
+                                        storage, artifacts, unit_r))
         except UserError as exc:
             click.echo(f"skipped {name}: {exc}", err=True)
     return written

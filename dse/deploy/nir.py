@@ -164,8 +164,14 @@ def _cells(nir: Any, network: dict[str, Any], info: dict[str, Any] | None) -> An
     return nir.NIRGraph(nodes=nodes, edges=edges, metadata=metadata)
 
 
-def write(network: dict[str, Any], path: str | Path, info: dict[str, Any] | None = None) -> Any:
-    """Export to a .nir file (HDF5); the graph written."""
+def write(network: dict[str, Any], path: str | Path, info: dict[str, Any] | None = None,
+          unit_r: bool = False) -> Any:
+    """Export to a .nir file (HDF5); the graph written (with R folded into the weights where
+    `unit_r`, :mod:`.nir_unit_r`)."""
     graph = to_nir(network, info)
+    if unit_r:
+        from .nir_unit_r import unit_r as fold
+
+        graph = fold(graph)
     _nir().write(str(path), graph)
     return graph
