@@ -101,3 +101,77 @@ def test_the_baseline_with_itq_and_stochastic_state_rounding_reruns_exactly(tmp_
     assert again.accuracy == outcome.accuracy and again.spikes == outcome.profile.spikes
     (variant,) = outcome.variants
     assert evaluate(network, data.x_test, data.y_test, {"weight_bits": 4}).accuracy == variant.profile.accuracy
+
+
+# ---- export to NIR --------------------------------------------------------------------------------
+
+def euler_step(node, v: np.ndarray, current: np.ndarray) -> np.ndarray:
+    """NIR's LIF, ``tau dv/dt = (v_leak - v) + R I``, one forward-Euler step of the export's dt."""
+    from dse.deploy.nir_units import DT
+
+    return v + DT / node.tau * (node.v_leak - v + node.r * current)
+
+
+def test_a_tinysnn_network_exports_to_nir_with_its_learned_weights_and_thresholds(study, capsys, tmp_path) -> None:
+    import nir
+
+    from dse.deploy import weights
+
+    url, _ = study
+    code, _, err = invoke(capsys, ["export", "sd", "--storage", url, "--trial", "0", "--format", "nir",
+                                   "-o", str(tmp_path / "t.nir")])
+    assert code == 0, err
+    graph = nir.read(str(tmp_path / "t.nir"))
+    network = weights.trial_network(url, None, "sd", 0)
+    w, vth = network["arrays"]["w"], network["arrays"]["vth"]
+    assert sorted(graph.edges) == sorted([("input", "delay_in"), ("delay_in", "fc"), ("fc", "exc"), ("exc", "output"),
+                                          ("exc", "lateral"), ("lateral", "delay_lateral"), ("delay_lateral", "exc")])
+    assert isinstance(graph.nodes["delay_in"], nir.Delay) and np.all(graph.nodes["delay_in"].delay == 1e-4)
+    assert np.array_equal(graph.nodes["fc"].weight, w.T)
+    exc = graph.nodes["exc"]
+    assert isinstance(exc, nir.LIF) and np.all(exc.v_reset == 5.0) and np.all(exc.v_leak == 0)  # -60 - (-65) mV
+    assert np.array_equal(exc.v_threshold, np.nextafter(vth, np.float32(-np.inf)).astype(np.float64))
+    # the engine's step v <- exp(-1/100) v + I, by Euler at dt: v = 3, I = 2
+    assert np.allclose(euler_step(exc, np.full(30, 3.0), np.full(30, 2.0)), np.exp(-0.01) * 3 + 2, rtol=1e-12)
+    lateral = graph.nodes["lateral"].weight
+    # w_inh = 17.5 stored at the lateral layer's 4 bits: 5 integer bits, so a step of 2, 17.5 -> 18
+    assert network["meta"]["constants"]["inh"] == 18.0
+    assert np.all(np.diag(lateral) == 0) and np.all(lateral[~np.eye(30, dtype=bool)] == -18.0)
+    meta = graph.metadata
+    assert meta["exact"] == False and "refractory" in meta["not_expressed"]  # noqa: E712 (numpy bool)
+    assert json.loads(meta["assignment"]) == network["arrays"]["assignment"].tolist() and meta["n_classes"] == 10
+    assert meta["timesteps"] == 100 and meta["input_rate_hz"] == 128.0 and meta["trial"] == 0
+    code, _, err = invoke(capsys, ["export", "sd", "--storage", url, "--trial", "0", "--variant", "w=2",
+                                   "--format", "nir", "-o", str(tmp_path / "v.nir")])
+    fc = nir.read(str(tmp_path / "v.nir")).nodes["fc"].weight
+    assert code == 0 and np.array_equal(fc * 4, np.floor(fc * 4)) and fc.max() <= 0.75, err  # Q0.2
+
+
+def test_the_baseline_exports_its_inhibitory_population(tmp_path) -> None:
+    import nir
+
+    from dse.deploy.nir import write
+
+    data = load_dataset("digits")
+    design = make_design("stdp", dict(network="diehl-cook", n_neurons=8, timesteps=30, weight_bits=8,
+                                      neuron_bits=12, inhibition=40.0))
+    outcome = get("stdp").run(design, data, Budget(epochs=1, seed=0, max_train_samples=20), lambda e, a: None)
+    write(outcome.network, tmp_path / "b.nir", {"study": "b"})
+    graph = nir.read(str(tmp_path / "b.nir"))
+    constants = outcome.network["meta"]["constants"]
+    assert ("delay_exc_inh", "inh") in graph.edges and ("delay_inh_exc", "exc") in graph.edges
+    assert np.array_equal(graph.nodes["exc_inh"].weight, 22.5 * np.eye(8, dtype=np.float32))
+    inh_exc = graph.nodes["inh_exc"].weight
+    assert np.all(inh_exc[~np.eye(8, dtype=bool)] == np.float32(-constants["inh"])) and constants["inh"] == 40.0
+    inh = graph.nodes["inh"]  # the inhibitory LIF: v <- exp(-1/10) v + I, threshold 20 mV, reset 15 mV over rest
+    assert np.allclose(euler_step(inh, np.full(8, 3.0), np.full(8, 2.0)), np.exp(-0.1) * 3 + 2, rtol=1e-12)
+    assert np.all(inh.v_threshold == np.nextafter(np.float32(constants["thr_inh"]), np.float32(-1)))
+    assert np.all(graph.nodes["exc"].v_reset == constants["reset_exc"])
+    assert "rounded onto its fixed-point grid" in graph.metadata["not_expressed"]  # neuron_bits = 12
+
+
+def test_stdp_torch_export_is_refused_pointing_at_nir(study, capsys, tmp_path) -> None:
+    url, _ = study
+    code, _, err = invoke(capsys, ["export", "sd", "--storage", url, "--trial", "0", "--format", "torch",
+                                   "-o", str(tmp_path / "m")])
+    assert code == 2 and "--format nir" in err and not (tmp_path / "m").exists()
