@@ -20,6 +20,10 @@ in the training Profile).
 Post-training variants (``Budget.variants``: ``weight_bits``, ``rounding``,
 ``timesteps``) are read off the trained network without more learning
 (:func:`variant`); the engine has no pruning, so neither do its variants.
+
+Every trial keeps its network (:mod:`.stored`: W and V_th as evaluated, the labels and the
+generator's state once they were assigned, the learned float copy the variants start from),
+so ``dse evaluate`` (:mod:`.rerun`) gives the stored test accuracy exactly.
 """
 
 from __future__ import annotations
