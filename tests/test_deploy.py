@@ -180,7 +180,7 @@ def test_nir_export_passes_nir_read_with_the_stored_weights(study, capsys, tmp_p
 
 
 @pytest.mark.slow  # the shared study trains 4 networks (about 10 s)
-def test_soft_reset_and_stdp_exports_are_refused_naming_what_is_missing(study, capsys, tmp_path) -> None:
+def test_soft_reset_exports_are_refused_naming_what_is_missing(study, capsys, tmp_path) -> None:
     url, _, by_design = study
     code, _, err = invoke(capsys, ["export", "dep", "--storage", url, "--trial", str(by_design[("direct", "soft")]),
                                    "--format", "nir", "-o", str(tmp_path / "s.nir")])

@@ -26,8 +26,8 @@ The graph of a dense stack, input to output::
 Networks of convolutional cells: :mod:`.nir_cells` (batch norm folded into the convolutions,
 concatenations split per node). Refused, naming what NIR lacks (exit 2): the soft (subtractive)
 reset, since NIR 1.0's LIF and IF only reset to ``v_reset``; TTFS networks (NIR has no single-spike neuron,
-time-varying threshold or synaptic kernel) and STDP networks (refractory periods; their weights are not
-kept yet) (:data:`ENGINE_GAPS`). Exported
+time-varying threshold or synaptic kernel) (:data:`ENGINE_GAPS`). STDP networks: :mod:`.nir_stdp`
+(exported, never exactly: NIR has no refractory period). Exported
 with a warning, not exactly: a membrane quantised at ``neuron_bits`` < 32 (rounded onto its
 fixed-point grid each step; NIR neurons are real-valued): its metadata says ``state_bits``.
 """
@@ -41,30 +41,25 @@ from typing import Any
 import numpy as np
 
 from ..errors import UserError
+from .nir_units import DT, below
 
-DT = 1e-4
-"""The Euler step the exported time constants assume (snnTorch 1.0's ``import_from_nir`` uses it)."""
-
-
-def below(threshold: float) -> float:
-    """The largest float32 below `threshold`: ``v > below(theta)`` is ``v >= theta`` for float32 v."""
-    return float(np.nextafter(np.float32(threshold), np.float32(-np.inf)))
-
+__all__ = ["DT", "below", "engine_refusal", "neuron_node", "refusal", "to_nir", "write"]
 
 ENGINE_GAPS = {
     "ttfs": ("a TTFS network: its neurons fire at most once per window against a dynamic threshold "
              "theta0 eps(t') and integrate each input spike through a presynaptic kernel w eps(t'), with "
              "values coded in spike times over staggered windows; NIR 1.0 has no single-spike (time-to-first-spike) "
              "neuron, no time-varying threshold and no per-synapse kernel"),
-    "stdp": ("an STDP network: its LIF neurons are refractory for 5 (excitatory) and 2 (inhibitory) steps after "
-             "a spike, which NIR 1.0's LIF cannot express, and this version keeps no STDP weights"),
 }
-"""What NIR 1.0 lacks for the networks of engines other than surrogate (``dse export`` names it)."""
+"""What NIR 1.0 lacks for the networks of engines that do not export (``dse export`` names it)."""
+
+EXPORTED = ("surrogate", "stdp")
+"""Engines whose networks export (STDP's by :mod:`.nir_stdp`, not exactly: see there)."""
 
 
 def engine_refusal(engine: str) -> str | None:
     """Why no network of `engine` exports to NIR, or None."""
-    if engine == "surrogate":
+    if engine in EXPORTED:
         return None
     return ENGINE_GAPS.get(engine, f"the {engine} engine keeps no network to export")
 
@@ -73,7 +68,6 @@ def refusal(network: dict[str, Any]) -> str | None:
     """Why NIR cannot hold this network, or None."""
     if network["engine"] != "surrogate":
         return engine_refusal(network["engine"])
-    design = network["meta"]["design"]
     if not network["meta"]["neuron"]["hard_reset"]:
         return ("reset = \"soft\": NIR 1.0's LIF and IF reset the membrane to v_reset; a subtractive reset "
                 "(u - theta) has no NIR primitive (use --format torch)")
@@ -122,13 +116,17 @@ def _nir() -> Any:
 
 
 def to_nir(network: dict[str, Any], info: dict[str, Any] | None = None) -> Any:
-    """The NIR graph of a stored surrogate network (dense stack); `info` (study, trial, metrics) goes
-    into the graph's metadata. Raises UserError where NIR cannot express it."""
+    """The NIR graph of a stored surrogate network (dense stack or cells) or STDP network; `info`
+    (study, trial, metrics) goes into the graph's metadata. Raises UserError where NIR cannot express it."""
     nir = _nir()
 
     reason = refusal(network)
     if reason:
         raise UserError(f"--format nir: cannot export {reason}")
+    if network["engine"] == "stdp":
+        from .nir_stdp import stdp_graph
+
+        return stdp_graph(nir, network, info)
     arrays, meta = network["arrays"], network["meta"]
     if meta["design"].get("cells", 0):
         return _cells(nir, network, info)

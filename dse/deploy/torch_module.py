@@ -64,7 +64,8 @@ def export(network: dict[str, Any], folder: str | Path, info: dict[str, Any] | N
     import torch
 
     if network["engine"] != "surrogate":
-        raise UserError(f"--format torch: the {network['engine']} engine keeps no network to export")
+        raise UserError(f"--format torch: only surrogate networks export as torch modules; "
+                        f"the {network['engine']} network exports with --format nir")
     meta, arrays = network["meta"], network["arrays"]
     if meta["design"].get("cells", 0):
         raise UserError("--format torch: networks of convolutional cells are not exported yet; dense stacks are")

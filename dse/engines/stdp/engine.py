@@ -20,6 +20,10 @@ in the training Profile).
 Post-training variants (``Budget.variants``: ``weight_bits``, ``rounding``,
 ``timesteps``) are read off the trained network without more learning
 (:func:`variant`); the engine has no pruning, so neither do its variants.
+
+Every trial keeps its network (:mod:`.stored`: W and V_th as evaluated, the labels and the
+generator's state once they were assigned, the learned float copy the variants start from),
+so ``dse evaluate`` (:mod:`.rerun`) gives the stored test accuracy exactly.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from .params import Setup
 from .readout import assign_labels, predict
 from .keys import check
 from .shapes import profile
+from .stored import network_state
 
 EVAL_ELEMENTS = 2**24
 """Spike-tensor elements simulated at once in inference (bounds memory)."""
@@ -85,12 +90,28 @@ class Splits:
         return cls(flat(x_train), y_train, flat(x_val), y_val, flat(x_test), y_test, data.n_classes)
 
 
+@dataclass
+class Labels:
+    """The neurons' classes (-1: unlabelled) and the generator's state once they were assigned:
+    where the draws of the evaluation that follows start (:mod:`.stored` keeps both)."""
+
+    assignment: torch.Tensor
+    state: torch.Tensor
+
+
+def vote_accuracy(net: Network, x: torch.Tensor, y: torch.Tensor, steps: int, assignment: torch.Tensor,
+                  n_classes: int, counts: Counts | None = None) -> float:
+    """Accuracy on (x, y) of the labelled vote of the network's spike counts."""
+    prediction = predict(spike_counts(net, x, steps, counts), assignment, n_classes)
+    return float((prediction == y).float().mean()) if len(y) else 0.0
+
+
 def labelled_accuracy(net: Network, splits: Splits, x: torch.Tensor, y: torch.Tensor, steps: int,
-                      counts: Counts | None = None) -> tuple[float, torch.Tensor]:
+                      counts: Counts | None = None) -> tuple[float, Labels]:
     """Label the neurons on the training split, then the accuracy of the vote on (x, y)."""
     assignment = assign_labels(spike_counts(net, splits.x_train, steps), splits.y_train, splits.n_classes)
-    prediction = predict(spike_counts(net, x, steps, counts), assignment, splits.n_classes)
-    return float((prediction == y).float().mean()) if len(y) else 0.0, assignment
+    labels = Labels(assignment, net.generator.get_state())
+    return vote_accuracy(net, x, y, steps, assignment, splits.n_classes, counts), labels
 
 
 @dataclass
@@ -150,18 +171,18 @@ def fit(design: Design, data: Dataset, budget: Budget, report: Report) -> Traine
 
 
 def measure(trained: Trained, design: Design, data: Dataset, steps: int,
-            net: Network | None = None) -> tuple[Profile, float, torch.Tensor]:
+            net: Network | None = None) -> tuple[Profile, float, Labels]:
     """Inference Profile on the test split at `steps` steps, the validation accuracy and
     the neurons' labels, of the trained network or of `net` (a variant of it)."""
     net, splits = net if net is not None else trained.net, trained.splits
     counts = Counts()
-    accuracy, assignment = labelled_accuracy(net, splits, splits.x_test, splits.y_test, steps, counts)
-    val = predict(spike_counts(net, splits.x_val, steps), assignment, splits.n_classes)
+    accuracy, labels = labelled_accuracy(net, splits, splits.x_test, splits.y_test, steps, counts)
+    val = predict(spike_counts(net, splits.x_val, steps), labels.assignment, splits.n_classes)
     val_accuracy = float((val == splits.y_val).float().mean()) if len(splits.y_val) else math.nan
     shape = DataShape(data.shape, data.n_classes)
     inference = profile(replace(design, timesteps=steps), shape, "inference", counts.activity(),
                         accuracy)
-    return inference, val_accuracy, assignment
+    return inference, val_accuracy, labels
 
 
 def variant(trained: Trained, design: Design, eval_state: torch.Tensor) -> Network:
@@ -218,10 +239,12 @@ def _run(design: Design, data: Dataset, budget: Budget, report: Report) -> Trial
     eval_state = trained.net.generator.get_state()
     inference, val_accuracy, labels = measure(trained, design, data, design.timesteps)
     asked = [(v, variant_design(design, v)) for v in budget.variants if set(v) <= set(ENGINE.variant_keys)]
-    variants = tuple(Variant(v, measure(trained, d, data, d.timesteps, variant(trained, d, eval_state))[0])
-                     for v, d in asked if d.timesteps >= 2)  # a presentation needs 2 steps (keys.check)
-    training = profile(design, DataShape(data.shape, data.n_classes), "training",
-                       trained.training.activity())
+    measured = [(v, *measure(trained, d, data, d.timesteps, variant(trained, d, eval_state)))
+                for v, d in asked if d.timesteps >= 2]  # a presentation needs 2 steps (keys.check)
+    variants = tuple(Variant(v, p) for v, p, _, _ in measured)
+    shape = DataShape(data.shape, data.n_classes)
+    network = network_state(trained, design, budget, shape, labels, [(v, lab) for v, _, _, lab in measured])
+    training = profile(design, shape, "training", trained.training.activity())
     return TrialOutcome(
         accuracy=inference.accuracy,
         profile=inference,
@@ -229,7 +252,8 @@ def _run(design: Design, data: Dataset, budget: Budget, report: Report) -> Trial
         eval_seconds=time.perf_counter() - started,
         val_accuracy=val_accuracy,
         extras={"device": str(trained.net.device), "event_driven": trained.fast,
-                "labelled_neurons": float((labels >= 0).float().mean())},
+                "labelled_neurons": float((labels.assignment >= 0).float().mean())},
         variants=variants,
         training_profile=training,
+        network=network,
     )
