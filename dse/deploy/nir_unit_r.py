@@ -26,18 +26,7 @@ SCALABLE = ("Affine", "Linear", "Conv2d")
 def unit_r(graph: Any) -> Any:
     """`graph` with every LIF's R folded into the weights that feed it (in place); returned."""
     lifs = {name: _r(name, node) for name, node in graph.nodes.items() if type(node).__name__ == "LIF"}
-    factor: dict[str, float] = {}
-    for name, r in lifs.items():
-        if r == 1.0:
-            continue
-        for source in (s for s, d in graph.edges if d == name):
-            node = graph.nodes[source]
-            targets = [d for s, d in graph.edges if s == source]
-            if type(node).__name__ not in SCALABLE or any(lifs.get(t) != r for t in targets):
-                raise UserError(f"--unit-r: node {source!r} feeds LIF {name!r} (R = {r:g}) but is no Affine, "
-                                f"Linear or Conv2d feeding only LIF nodes of that R; export without --unit-r")
-            factor[source] = r
-    for source, r in factor.items():
+    for source, r in _factors(graph, lifs).items():
         node = graph.nodes[source]
         node.weight = (np.asarray(node.weight) * r).astype(np.asarray(node.weight).dtype)
         if getattr(node, "bias", None) is not None:
@@ -46,6 +35,20 @@ def unit_r(graph: Any) -> Any:
         graph.nodes[name].r = np.ones_like(np.asarray(graph.nodes[name].r))
     graph.metadata = {**(graph.metadata or {}), "unit_r": 1}
     return graph
+
+
+def _factors(graph: Any, lifs: dict[str, float]) -> dict[str, float]:
+    """``{node: R}`` for each node feeding LIF nodes whose R is not 1; refused where it cannot be scaled."""
+    factor: dict[str, float] = {}
+    for name, r in lifs.items():
+        for source in (s for s, d in graph.edges if d == name and r != 1.0):
+            node = graph.nodes[source]
+            targets = [d for s, d in graph.edges if s == source]
+            if type(node).__name__ not in SCALABLE or any(lifs.get(t) != r for t in targets):
+                raise UserError(f"--unit-r: node {source!r} feeds LIF {name!r} (R = {r:g}) but is no Affine, "
+                                f"Linear or Conv2d feeding only LIF nodes of that R; export without --unit-r")
+            factor[source] = r
+    return factor
 
 
 def _r(name: str, node: Any) -> float:
