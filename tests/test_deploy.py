@@ -314,8 +314,12 @@ def test_ttfs_export_is_refused_naming_what_nir_lacks(tmp_path, capsys) -> None:
     code, _, err = invoke(capsys, ["export", "t", "--storage", url, "--trial", "0", "--format", "nir",
                                    "-o", str(tmp_path / "t.nir")])
     assert code == 2 and "NIR 1.0 has no single-spike" in err and not (tmp_path / "t.nir").exists()
-    code, _, err = invoke(capsys, ["evaluate", "t", "--storage", url, "--trial", "0"])
-    assert code == 2 and "kept no trained network" in err
+    code, _, err = invoke(capsys, ["export", "t", "--storage", url, "--trial", "0", "--format", "torch",
+                                   "-o", str(tmp_path / "m")])
+    assert code == 2 and "ttfs network exports to no format" in err and not (tmp_path / "m").exists()
+    code, out, err = invoke(capsys, ["evaluate", "t", "--storage", url, "--trial", "0", "--format", "json"])
+    (row,) = json.loads(out)
+    assert code == 0 and row["accuracy"] == row["stored_accuracy"] is not None, err  # kept, and run again
 
 
 @pytest.mark.parametrize("coding", ["direct", "rate"])

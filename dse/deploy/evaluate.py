@@ -37,7 +37,8 @@ def engine_runner(engine: str) -> Any:
     try:
         return importlib.import_module(f"dse.engines.{engine}.rerun")
     except ModuleNotFoundError:
-        raise UserError(f"the {engine} engine keeps no network to run again; only surrogate and stdp trials do") from None
+        raise UserError(f"the {engine} engine keeps no network to run again; "
+                        f"only surrogate, stdp and ttfs trials do") from None
 
 
 def evaluate_trial(study: str, trial: int, *, storage: str, artifacts: str | None = None,

@@ -64,8 +64,12 @@ def export(network: dict[str, Any], folder: str | Path, info: dict[str, Any] | N
     import torch
 
     if network["engine"] != "surrogate":
+        from .nir import engine_refusal
+
+        other = ("exports with --format nir" if engine_refusal(network["engine"]) is None
+                 else "exports to no format (dse evaluate runs it)")
         raise UserError(f"--format torch: only surrogate networks export as torch modules; "
-                        f"the {network['engine']} network exports with --format nir")
+                        f"the {network['engine']} network {other}")
     meta, arrays = network["meta"], network["arrays"]
     if meta["design"].get("cells", 0):
         raise UserError("--format torch: networks of convolutional cells are not exported yet; dense stacks are")

@@ -20,6 +20,9 @@ runs through the frozen surrogate (:func:`.model.infer`) and through the
 event-driven simulator (:func:`.simulator.simulate`); the Profile's accuracy
 and spike counts are the simulator's, and ``extras`` carries the agreement of
 the two, prediction by prediction and spike by spike.
+
+Every trial keeps its network (:mod:`.stored`: the frozen network as simulated, and the
+surrogate its variants are derived from), which ``dse evaluate`` runs again (:mod:`.rerun`).
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ from .keys import TRAIN_KEYS
 from .model import Frozen, TTFSNet, infer
 from .shapes import static_profile
 from .simulator import simulate
+from .stored import network_state
 
 EVAL_BATCH = 1024
 
@@ -206,4 +210,5 @@ def run(design: Design, data: Dataset, budget: Budget, report: Report) -> TrialO
             "t_d": [round(float(v), 4) for v in net.t_d[net.analog_input:]],
         },
         variants=variants,
+        network=network_state(trained, design, budget, DataShape(data.shape, data.n_classes)),
     )
