@@ -33,10 +33,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from .. import get
 from .._base import Budget, DataShape, Design, variant_name
 from ..layer_bits import variant_design
 from ..quant import Grid
+from ..stored import design_meta, envelope, stored_design as _stored_design
+from ..stored import to_array as _array, to_tensor as _tensor
 from ...errors import UserError
 from .network import Grids, Network
 from .params import EXC, EXC_TO_INH, INH, Setup
@@ -44,17 +45,8 @@ from .params import EXC, EXC_TO_INH, INH, Setup
 if TYPE_CHECKING:
     from .engine import Labels, Trained
 
-FORMAT = 1
 GRIDS = ("w", "v_exc", "v_th", "v_inh")
 CONSTANTS = ("inh", "exc_to_inh", "thr0", "reset_exc", "reset_inh", "thr_inh")
-
-
-def _array(tensor: torch.Tensor) -> np.ndarray:
-    return tensor.detach().cpu().numpy().copy()
-
-
-def _plain(value: Any) -> Any:
-    return list(value) if isinstance(value, tuple) else value
 
 
 def _grid(grid: Grid | None) -> list | None:
@@ -89,7 +81,7 @@ def network_state(trained: "Trained", design: Design, budget: Budget, shape: Dat
         arrays[f"variant{i}.assignment"] = _array(variant_labels.assignment)
         arrays[f"variant{i}.rng"] = _array(variant_labels.state)
     meta = {
-        "design": {k: _plain(v) for k, v in design.params().items()},
+        "design": design_meta(design),
         "train": dict(net.setup.train),
         "shape": list(shape.shape), "n_classes": shape.n_classes, "n_inputs": net.n_inputs,
         "seed": budget.seed, "device": str(net.device),
@@ -97,16 +89,11 @@ def network_state(trained: "Trained", design: Design, budget: Budget, shape: Dat
         "neuron": neuron_model(),
         "variants": [variant_name(params) for params, _ in variants],
     }
-    return {"format": FORMAT, "engine": "stdp", "meta": meta, "arrays": arrays}
+    return envelope("stdp", meta, arrays)
 
 
 def stored_design(meta: dict[str, Any]) -> Design:
-    values = {k: tuple(v) if isinstance(v, list) else v for k, v in meta["design"].items()}
-    return get("stdp").design(**values)
-
-
-def _tensor(array: np.ndarray, device: torch.device) -> torch.Tensor:
-    return torch.from_numpy(np.array(array)).to(device)
+    return _stored_design("stdp", meta)
 
 
 @dataclass
@@ -158,5 +145,5 @@ def variant_network(network: dict[str, Any], params: dict[str, Any],
     meta_net, arrays_net = net_state(net)
     kept = {k: v for k, v in arrays.items() if not k.startswith("variant")}
     kept.update(arrays_net, assignment=arrays[f"variant{index}.assignment"], **{"rng.eval": arrays[f"variant{index}.rng"]})
-    out_meta = {**meta, **meta_net, "design": {k: _plain(v) for k, v in design.params().items()}, "variants": []}
+    out_meta = {**meta, **meta_net, "design": design_meta(design), "variants": []}
     return {**network, "meta": out_meta, "arrays": kept}

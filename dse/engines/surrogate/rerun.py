@@ -18,7 +18,8 @@ from hwmodels import Profile
 
 from ..runtime import device_generator
 from .engine import measure, variant_design, variant_weights
-from .stored import _plain, evaluation_generator, restore
+from ..stored import design_meta
+from .stored import evaluation_generator, restore
 
 
 def evaluate(network: dict[str, Any], x: np.ndarray, y: np.ndarray, variant: dict[str, Any] | None = None,
@@ -51,6 +52,6 @@ def variant_network(network: dict[str, Any], params: dict[str, Any]) -> dict[str
     arrays.update({f"frozen.edge{i}": w.detach().cpu().numpy().copy() for i, w in enumerate(weights.edges)})
     arrays["frozen.readout"] = weights.readout.detach().cpu().numpy().copy()
     arrays["frozen.bias"] = weights.bias.detach().cpu().numpy().copy()
-    meta = dict(network["meta"], design={k: _plain(v) for k, v in design.params().items()})
+    meta = dict(network["meta"], design=design_meta(design))
     meta["neuron"] = dict(meta["neuron"], rounding=cfg.rounding)
     return {**network, "meta": meta, "arrays": arrays}

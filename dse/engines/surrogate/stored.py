@@ -26,19 +26,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from .. import get
 from .._base import Budget, DataShape, Design
 from ..runtime import Trained
+from ..stored import design_meta, envelope, load_module, module_arrays, stored_design as _stored_design, to_array
 from .model import PlannedSNN, Weights
 from .neurons import NeuronConfig
 from .shapes import plan
-
-FORMAT = 1
-
-
-def _plain(value: Any) -> Any:
-    return list(value) if isinstance(value, tuple) else value
-
 
 def network_state(trained: Trained, design: Design, budget: Budget, shape: DataShape,
                   eval_generator: torch.Generator) -> dict[str, Any]:
@@ -46,14 +39,14 @@ def network_state(trained: Trained, design: Design, budget: Budget, shape: DataS
     model: PlannedSNN = trained.model  # type: ignore[assignment]
     frozen = model.frozen
     assert frozen is not None, "the network is frozen after fit()"
-    arrays = {f"state.{k}": v.detach().cpu().numpy().copy() for k, v in model.state_dict().items()}
-    arrays.update({f"frozen.edge{i}": w.detach().cpu().numpy().copy() for i, w in enumerate(frozen.edges)})
-    arrays["frozen.readout"] = frozen.readout.detach().cpu().numpy().copy()
-    arrays["frozen.bias"] = frozen.bias.detach().cpu().numpy().copy()
+    arrays = module_arrays(model)
+    arrays.update({f"frozen.edge{i}": to_array(w) for i, w in enumerate(frozen.edges)})
+    arrays["frozen.readout"] = to_array(frozen.readout)
+    arrays["frozen.bias"] = to_array(frozen.bias)
     arrays["rng.eval"] = eval_generator.get_state().numpy().copy()
     cfg = model.neuron_config(training=False)
     meta = {
-        "design": {k: _plain(v) for k, v in design.params().items()},
+        "design": design_meta(design),
         "shape": list(shape.shape), "n_classes": shape.n_classes,
         "seed": budget.seed, "device": str(trained.device),
         "neuron": {"decay": cfg.decay, "threshold": cfg.threshold, "hard_reset": cfg.hard_reset,
@@ -61,12 +54,11 @@ def network_state(trained: Trained, design: Design, budget: Budget, shape: DataS
                    "rounding": cfg.rounding},
         "edges": [{"population": p, "source": e.source, "op": e.op, "stride": e.stride} for p, e in model.edges],
     }
-    return {"format": FORMAT, "engine": "surrogate", "meta": meta, "arrays": arrays}
+    return envelope("surrogate", meta, arrays)
 
 
 def stored_design(meta: dict[str, Any]) -> Design:
-    values = {k: tuple(v) if isinstance(v, list) else v for k, v in meta["design"].items()}
-    return get("surrogate").design(**values)
+    return _stored_design("surrogate", meta)
 
 
 @dataclass
@@ -90,8 +82,7 @@ def restore(network: dict[str, Any], device: str | torch.device = "cpu") -> Rest
     design = stored_design(meta)
     shape = DataShape(tuple(meta["shape"]), int(meta["n_classes"]))
     model = PlannedSNN(design, plan(design, shape))
-    model.load_state_dict({k[len("state."):]: torch.from_numpy(np.array(v)) for k, v in arrays.items()
-                           if k.startswith("state.")})
+    load_module(model, arrays)
     model.to(device).eval()
     n_edges = sum(1 for k in arrays if k.startswith("frozen.edge"))
     weights = Weights([torch.from_numpy(np.array(arrays[f"frozen.edge{i}"])).to(device) for i in range(n_edges)],

@@ -19,7 +19,8 @@ from ..layer_bits import variant_design
 from ..runtime import device_generator
 from .engine import measure, variant_net
 from .model import Frozen
-from .stored import Restored, design_meta, frozen_arrays, restore
+from ..stored import design_meta
+from .stored import Restored, frozen_arrays, restore
 
 __all__ = ["evaluate", "variant_network"]
 

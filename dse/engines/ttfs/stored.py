@@ -28,26 +28,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from .. import get
 from .._base import Budget, DataShape, Design
 from ..runtime import Trained
+from ..stored import design_meta, envelope, load_module, module_arrays, stored_design as _stored_design
+from ..stored import to_array as _array, to_tensor as _tensor
 from .model import Frozen, TTFSNet
 from .shapes import plan
-
-FORMAT = 1
-
-
-def _plain(value: Any) -> Any:
-    return list(value) if isinstance(value, tuple) else value
-
-
-def _array(tensor: torch.Tensor) -> np.ndarray:
-    return tensor.detach().cpu().numpy().copy()
-
-
-def _tensor(array: np.ndarray, device: torch.device) -> torch.Tensor:
-    return torch.from_numpy(np.array(array)).to(device)
-
 
 def frozen_arrays(net: Frozen) -> dict[str, np.ndarray]:
     """The arrays of a frozen network (``frozen.*``)."""
@@ -57,16 +43,12 @@ def frozen_arrays(net: Frozen) -> dict[str, np.ndarray]:
     return arrays
 
 
-def design_meta(design: Design) -> dict[str, Any]:
-    return {k: _plain(v) for k, v in design.params().items()}
-
-
 def network_state(trained: Trained, design: Design, budget: Budget, shape: DataShape) -> dict[str, Any]:
     """The trained network as plain numpy arrays plus JSON metadata (see the module docstring)."""
     model: TTFSNet = trained.model  # type: ignore[assignment]
     net = model.frozen
     assert net is not None, "the network is frozen after fit()"
-    arrays = {f"state.{k}": _array(v) for k, v in model.state_dict().items()}
+    arrays = module_arrays(model)
     arrays.update(frozen_arrays(net))
     meta = {
         "design": design_meta(design),
@@ -75,12 +57,11 @@ def network_state(trained: Trained, design: Design, budget: Budget, shape: DataS
         "window": net.window, "theta0": net.theta0, "analog_input": net.analog_input,
         "layers": [{"name": p.name, "kind": p.kind, "pool": p.pool} for p in net.plan],
     }
-    return {"format": FORMAT, "engine": "ttfs", "meta": meta, "arrays": arrays}
+    return envelope("ttfs", meta, arrays)
 
 
 def stored_design(meta: dict[str, Any]) -> Design:
-    values = {k: tuple(v) if isinstance(v, list) else v for k, v in meta["design"].items()}
-    return get("ttfs").design(**values)
+    return _stored_design("ttfs", meta)
 
 
 @dataclass
@@ -102,8 +83,7 @@ def restore(network: dict[str, Any], device: str | torch.device = "cpu") -> Rest
     design = stored_design(meta)
     shape = DataShape(tuple(meta["shape"]), int(meta["n_classes"]))
     model = TTFSNet(design, shape)
-    model.load_state_dict({k[len("state."):]: torch.from_numpy(np.array(v)) for k, v in arrays.items()
-                           if k.startswith("state.")})
+    load_module(model, arrays)
     model.to(device).eval()
     layers = plan(design, shape)
     net = Frozen(layers, [_tensor(arrays[f"frozen.weight{i}"], device) for i in range(len(layers))],
