@@ -111,3 +111,22 @@ def invoke(capsys, args: list[str]) -> tuple[int, str, str]:
         code = exc.code or 0
     out = capsys.readouterr()
     return code, out.out, out.err
+
+
+def trained_study(tmp_path_factory: pytest.TempPathFactory, spec: dict, folder: str) -> tuple[str, Path]:
+    """Run `spec` (a parsed-spec dict) into a new SQLite database; (its URL, its folder)."""
+    from dse.spec import parse_spec
+    from dse.study import run_study
+
+    path = tmp_path_factory.mktemp(folder)
+    url = f"sqlite:///{path / 'dse.db'}"
+    run_study(parse_spec(spec), storage=url, show_progress=False)
+    return url, path
+
+
+def stored_accuracy(url: str, study: str, trial: int = 0, variant: str = "") -> float:
+    """The test accuracy `dse query` shows for a trial's design point (variant "" = the trained one)."""
+    from dse.query import query
+
+    frame = query(study, url, variants=True)
+    return float(frame[(frame.trial == trial) & (frame.variant == variant)].accuracy.iloc[0])

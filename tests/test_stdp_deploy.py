@@ -7,15 +7,12 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import optuna
 import pytest
 
 from dse.data import load_dataset
 from dse.design import make_design
 from dse.engines import Budget, get
-from dse.spec import parse_spec
-from dse.study import run_study
-from tests.conftest import invoke
+from tests.conftest import invoke, stored_accuracy, trained_study
 
 SPEC = {
     "study": {"name": "sd", "engine": "stdp", "n_trials": 1, "sampler": "grid", "seed": 0},
@@ -31,17 +28,11 @@ SPEC = {
 
 @pytest.fixture(scope="module")
 def study(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("stdp-deploy")
-    url = f"sqlite:///{folder / 'dse.db'}"
-    run_study(parse_spec(SPEC), storage=url, show_progress=False)
-    return url, folder
+    return trained_study(tmp_path_factory, SPEC, "stdp-deploy")
 
 
 def stored(url: str, variant: str = "") -> float:
-    from dse.query import query
-
-    frame = query("sd", url, variants=True)
-    return float(frame[(frame.trial == 0) & (frame.variant == variant)].accuracy.iloc[0])
+    return stored_accuracy(url, "sd", 0, variant)
 
 
 def test_a_stdp_trial_keeps_its_network_as_evaluated(study) -> None:

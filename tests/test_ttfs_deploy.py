@@ -15,9 +15,7 @@ import pytest
 from dse.data import load_dataset
 from dse.deploy import weights
 from dse.engines import Budget, get
-from dse.spec import parse_spec
-from dse.study import run_study
-from tests.conftest import invoke
+from tests.conftest import invoke, stored_accuracy, trained_study
 
 SPEC = {
     "study": {"name": "td", "engine": "ttfs", "n_trials": 1, "sampler": "grid", "seed": 0},
@@ -32,17 +30,11 @@ SPEC = {
 
 @pytest.fixture(scope="module")
 def study(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("ttfs-deploy")
-    url = f"sqlite:///{folder / 'dse.db'}"
-    run_study(parse_spec(SPEC), storage=url, show_progress=False)
-    return url, folder
+    return trained_study(tmp_path_factory, SPEC, "ttfs-deploy")
 
 
 def stored(url: str, variant: str = "") -> float:
-    from dse.query import query
-
-    frame = query("td", url, variants=True)
-    return float(frame[(frame.trial == 0) & (frame.variant == variant)].accuracy.iloc[0])
+    return stored_accuracy(url, "td", 0, variant)
 
 
 def test_a_ttfs_trial_keeps_its_network_as_simulated(study) -> None:
