@@ -241,6 +241,10 @@ class Engine:
         if self.check is not None:
             self.check(design)
 
-    def run(self, design: "Design", data: "Dataset", budget: Budget, report: Report) -> TrialOutcome:
+    def run_function(self) -> Callable[["Design", "Dataset", Budget, Report], TrialOutcome]:
+        """The engine's run function, its module (and torch with it) imported."""
         module, _, function = self.runner.partition(":")
-        return getattr(importlib.import_module(module), function)(design, data, budget, report)
+        return getattr(importlib.import_module(module), function)
+
+    def run(self, design: "Design", data: "Dataset", budget: Budget, report: Report) -> TrialOutcome:
+        return self.run_function()(design, data, budget, report)

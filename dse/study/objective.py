@@ -141,6 +141,9 @@ class Objective:
         curve: list[float] = []
         if self.pruner:
             self.pruner.start(design, self.shape)
+        # the engine (and torch) imported before the training window: a signal that lands in an
+        # import is deferred like any other outside training, never raised inside torch's loaders
+        engine.run_function()
         with self.interrupt.training():
             if inherits:
                 from .oneshot import inherit
