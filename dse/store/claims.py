@@ -94,9 +94,11 @@ class Claims:
     @staticmethod
     def _slots_used(conn: sa.Connection, sid: int, study_name: str) -> int:
         """Designs trained or training now, and trained trials recorded before claims existed."""
-        owners = sa.select(sa.func.count()).select_from(designs_table.join(
-            o_trials, sa.and_(o_trials.c.study_id == sid, o_trials.c.number == designs_table.c.trial_number))
-        ).where(designs_table.c.study_name == study_name, o_trials.c.state.in_(("RUNNING", "COMPLETE")))
+        # a trial owns at most one design row, so counting its trials counts the rows; an IN (not a join)
+        # because Optuna indexes trials by study only: SQLite's join looked every row up in the whole study
+        owning = sa.select(designs_table.c.trial_number).where(designs_table.c.study_name == study_name)
+        owners = sa.select(sa.func.count()).select_from(o_trials).where(
+            o_trials.c.study_id == sid, o_trials.c.state.in_(("RUNNING", "COMPLETE")), o_trials.c.number.in_(owning))
         with_status = sa.select(o_trial_attrs.c.trial_id).where(o_trial_attrs.c.key == names.STATUS_ATTR)
         legacy = sa.select(sa.func.count()).select_from(o_trials).where(
             o_trials.c.study_id == sid, o_trials.c.state == "COMPLETE", o_trials.c.trial_id.not_in(with_status))
