@@ -210,3 +210,41 @@ def test_variants_leave_the_parent_alone_and_repeat_with_the_seed(digits, engine
     assert by_name(first) == by_name(again)
     stochastic = by_name(first)["w=4 r=stochastic"]
     assert [layer.weight_bits for layer in stochastic.layers][:1] == [4]
+
+
+# ---- timestep variants from one run ----------------------------------------------------------------
+
+@pytest.mark.parametrize("keys", [
+    {"hidden": (24, 16), "timesteps": 3, "weight_bits": 4, "neuron_bits": 8, "rounding": "nearest"},
+    {"cells": 2, "nodes": 2, "channels": 4, "ops": ("conv3x3", "skip", "conv1x1", "conv3x3") * 2, "timesteps": 4,
+     "pruning": 0.3},
+])
+def test_timestep_variants_read_off_one_run_are_the_separate_runs(digits, keys, monkeypatch) -> None:
+    """Direct coding, nothing drawn per step: the first t steps of the longest run are a run of t steps,
+    so the design and its timestep variants come from one run, with the same accuracies and counts."""
+    from dse.engines.surrogate import engine
+
+    design = make_design("surrogate", {**keys, "coding": "direct"})
+    asked = [{"timesteps": t} for t in (1, 2, 6)] + [{"weight_bits": 2}]
+    runs = []
+    for agree in (True, False):
+        monkeypatch.setattr(engine, "steps_agree", lambda design, cfg, agree=agree: agree)
+        runs.append(run("surrogate", design, digits, asked, epochs=2, seed=4))
+    together, apart = runs
+    for one, other in [(together.profile, apart.profile)] + [
+            (a.profile, b.profile) for a, b in zip(together.variants, apart.variants)]:
+        assert one.accuracy == other.accuracy and one.timesteps == other.timesteps
+        for mine, theirs in zip(one.layers, other.layers):
+            assert mine.n_nonzero == theirs.n_nonzero
+            for name in ("input_events", "output_spikes", "fan_out"):
+                assert getattr(mine, name) == pytest.approx(getattr(theirs, name), rel=1e-9, abs=1e-12)
+    assert len({v.profile.accuracy for v in together.variants}) > 1  # the variants are not all one point
+
+
+def test_a_rate_coded_network_runs_each_timestep_variant_itself(digits, monkeypatch) -> None:
+    from dse.engines.surrogate import engine
+
+    design = make_design("surrogate", {**SURROGATE, "coding": "rate"})
+    monkeypatch.setattr(engine, "measure_steps", lambda *a, **k: pytest.fail("rate coding read off one run"))
+    out = run("surrogate", design, digits, [{"timesteps": 2}], epochs=1, seed=0)
+    assert out.variants[0].profile.timesteps == 2

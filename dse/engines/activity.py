@@ -27,9 +27,27 @@ class Activity:
     input_spikes: float = 0.0
     """Spikes of an input population (TTFS with spike-coded pixels; 0 where the input is values)."""
 
+    per_step: bool = False
+    """Counts kept per timestep (1-D arrays, step t at index t), so that one run of T steps gives the counts
+    of every shorter run (:meth:`prefix`): an input that is the same at every step, run deterministically,
+    makes the first t steps of a longer run exactly the run of t steps."""
+
     @classmethod
-    def empty(cls, n_layers: int) -> "Activity":
-        return cls([0.0] * n_layers, [0.0] * n_layers, [0.0] * n_layers)
+    def empty(cls, n_layers: int, per_step: bool = False) -> "Activity":
+        return cls([0.0] * n_layers, [0.0] * n_layers, [0.0] * n_layers, per_step=per_step)
+
+    def add(self, field: str, layer: int, counts) -> None:
+        """Add `counts` (a 1-D array: per timestep, or one total) to the layer's `field`."""
+        values = getattr(self, field)
+        values[layer] = values[layer] + (counts if self.per_step else float(counts.sum()))
+
+    def prefix(self, steps: int) -> "Activity":
+        """The totals of the first `steps` timesteps of a per-step activity."""
+        def total(values: list) -> list[float]:
+            return [float(v[:steps].sum()) if hasattr(v, "sum") else float(v) for v in values]
+
+        return Activity(total(self.input_events), total(self.output_spikes), total(self.synops), self.samples,
+                        self.input_spikes)
 
     def measured(self, static: tuple[LayerProfile, ...], nonzero: list[int]) -> tuple[LayerProfile, ...]:
         """The static layers with the trained network's nonzero weights and these counts per sample.

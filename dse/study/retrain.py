@@ -7,8 +7,11 @@ with the supernet), outside ``n_trials`` and outside the dedupe of the inherited
 report then shows the retrained accuracy beside the predicted one.
 
 :func:`spread` picks the designs: the front of the inherited trials (non-dominated on the
-study's objectives), and where ``top`` asks for more, the next fronts; then ``top`` of them
-spread evenly along the first objective.
+study's objectives), and where ``top`` asks for more, the next fronts; then the ``top`` of them that
+together cover the most inherited hypervolume, chosen greedily (:func:`dse.pareto.greedy_subset`):
+retraining is the expensive step, so the K designs most worth it are those whose front, were the
+inherited accuracies right, would be the largest (an even spread along one objective of a 3-objective
+front leaves whole regions of it out).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import math
 import numpy as np
 
 from ..data import load_dataset
-from ..pareto import nondominated
+from ..pareto import greedy_subset, nondominated
 from ..progress import Progress
 from ..spec import StudySpec
 from ..store import Store
@@ -27,16 +30,16 @@ from .objective import Objective
 
 
 def spread(spec: StudySpec, store: Store, top: int | None = None) -> list[int]:
-    """Numbers of inherited trials to retrain: the Pareto front (``top`` None), or `top` designs spread
-    over it, taken from the following fronts where the first holds fewer."""
+    """Numbers of inherited trials to retrain: the Pareto front (``top`` None), or the `top` designs of it
+    covering the most hypervolume, taken from the following fronts where the first holds fewer."""
     trials = [t for t in store.trials(spec.name) if t.inherited and t.status == n.TRAINED_STATUS]
     points = [p for p in store.points(spec.name, variants=False, trials=trials)
               if all(math.isfinite(p.metrics.get(m, math.nan)) for m in spec.metric_names)]
     values = np.array([[p.metrics[m] for m in spec.metric_names] for p in points]).reshape(-1, len(spec.metric_names))
     chosen = fronts(values, spec.directions, top or 1)
     if top is not None and len(chosen) > top:
-        chosen = sorted(chosen, key=lambda i: values[i, 0])
-        chosen = [chosen[round(k * (len(chosen) - 1) / max(1, top - 1))] for k in range(top)]
+        chosen = sorted((chosen[i] for i in greedy_subset(values[chosen], spec.directions, top)),
+                        key=lambda i: values[i, 0])
     return list(dict.fromkeys(points[i].trial for i in chosen))
 
 

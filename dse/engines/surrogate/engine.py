@@ -51,6 +51,39 @@ def evaluate(model: PlannedSNN, x: torch.Tensor, y: torch.Tensor, steps: int,
     return correct / max(1, len(y))
 
 
+@torch.no_grad()
+def accuracies(model: PlannedSNN, x: torch.Tensor, y: torch.Tensor, prefixes: tuple[int, ...],
+               generator: torch.Generator | None, activity: Activity, weights: Weights, cfg: NeuronConfig) -> list[float]:
+    """Accuracy after each of `prefixes` timesteps, all read off one run of the longest (see :func:`measure_steps`)."""
+    correct = [0] * len(prefixes)
+    for index in batch_indices(len(y), EVAL_BATCH, device=x.device):
+        for k, logits in enumerate(model(x[index], max(prefixes), weights, cfg, generator, activity, prefixes)):
+            correct[k] += int((logits.argmax(1) == y[index]).sum())
+    return [c / max(1, len(y)) for c in correct]
+
+
+def steps_agree(design: Design, cfg: NeuronConfig) -> bool:
+    """Whether the first t steps of a longer run are exactly a run of t steps: the input the same at
+    every step (direct coding) and nothing drawn per step (no stochastic rounding of the membrane)."""
+    return design.coding == "direct" and not (cfg.state_grid is not None and cfg.rounding == "stochastic")
+
+
+def measure_steps(model: PlannedSNN, design: Design, data: Dataset, x: torch.Tensor, y: torch.Tensor,
+                  steps: list[int], generator: torch.Generator | None, weights: Weights,
+                  cfg: NeuronConfig) -> list[Profile]:
+    """:func:`measure` at each of `steps` timesteps from one run of the longest, where :func:`steps_agree`:
+    the accuracies are those of separate runs exactly, the counts too (kept per step, summed per prefix)."""
+    activity = Activity.empty(len(model.plan.populations) + 1, per_step=True)
+    scores = accuracies(model, x, y, tuple(steps), generator, activity, weights, cfg)
+    nonzero = model.nonzero_weights(weights)
+    shape = DataShape(data.shape, data.n_classes)
+    profiles = []
+    for t, accuracy in zip(steps, scores):
+        base = static_profile(replace(design, timesteps=t), shape)
+        profiles.append(replace(base, layers=activity.prefix(t).measured(base.layers, nonzero), accuracy=accuracy))
+    return profiles
+
+
 def measure(model: PlannedSNN, design: Design, data: Dataset, x: torch.Tensor, y: torch.Tensor,
             steps: int, generator: torch.Generator | None, weights: Weights | None = None,
             cfg: NeuronConfig | None = None) -> Profile:
@@ -153,17 +186,26 @@ def outcome(trained: Trained, design: Design, data: Dataset, budget: Budget) -> 
     x_test, y_test = tensors(data.x_test, data.y_test, trained.device)
     shape = DataShape(data.shape, data.n_classes)
 
-    def measured(variant: Design) -> Profile:
-        # every evaluation draws the same input spikes (rate coding) and state-rounding noise;
+    def weights_of(variant: Design) -> tuple[Weights, NeuronConfig]:
         # stochastic weight rounding is seeded as the final freeze() is
-        weights, cfg = variant_weights(trained.model, design, variant, shape,
-                                       device_generator(trained.device, budget.seed + 2))
-        return measure(trained.model, variant, data, x_test, y_test, variant.timesteps,
-                       generator_copy(trained.generator), weights, cfg)
+        return variant_weights(trained.model, design, variant, shape, device_generator(trained.device, budget.seed + 2))
 
-    profile = measured(design)
-    variants = tuple(Variant(v, measured(variant_design(design, v)))
-                     for v in budget.variants if set(v) <= set(ENGINE.variant_keys))
+    def measured(variant: Design) -> Profile:
+        # every evaluation draws the same input spikes (rate coding) and state-rounding noise
+        return measure(trained.model, variant, data, x_test, y_test, variant.timesteps,
+                       generator_copy(trained.generator), *weights_of(variant))
+
+    asked = [(v, variant_design(design, v)) for v in budget.variants if set(v) <= set(ENGINE.variant_keys)]
+    own, cfg = weights_of(design)
+    steps = [design.timesteps, *(d.timesteps for v, d in asked if set(v) == {"timesteps"})]
+    together = {}  # the design at its own and at the variants' timesteps, from one run where they agree
+    if len(steps) > 1 and steps_agree(design, cfg):
+        profiles = measure_steps(trained.model, design, data, x_test, y_test, steps, generator_copy(trained.generator),
+                                 own, cfg)
+        together = dict(zip(steps, profiles))
+    profile = together.get(design.timesteps) or measured(design)
+    variants = tuple(Variant(v, together[d.timesteps] if set(v) == {"timesteps"} and together else measured(d))
+                     for v, d in asked)
     return TrialOutcome(
         accuracy=profile.accuracy,
         profile=profile,

@@ -188,9 +188,13 @@ class PlannedSNN(Prunable, nn.Module):
         return out.reshape(*lead, *out.shape[1:])
 
     def forward(self, x: torch.Tensor, steps: int, params: Weights, cfg: NeuronConfig,
-                generator: torch.Generator | None = None, activity: Activity | None = None) -> torch.Tensor:
-        """Logits [B, classes] for inputs [B, C, H, W] over `steps` timesteps."""
+                generator: torch.Generator | None = None, activity: Activity | None = None,
+                prefixes: tuple[int, ...] | None = None) -> torch.Tensor | list[torch.Tensor]:
+        """Logits [B, classes] for inputs [B, C, H, W] over `steps` timesteps; with `prefixes`, a list of
+        the logits after each of those step counts (each at most `steps`) instead, read off this one run
+        (equal to runs of that many steps where the run is deterministic and the input constant)."""
         batch = x.shape[0]
+        stepwise = prefixes is not None or (activity is not None and activity.per_step)  # spikes of every step
         if self.design.coding == "rate":
             x = torch.bernoulli(x.expand(steps, *x.shape), generator=generator)
         states: list[torch.Tensor | None] = [None] * len(self.plan.states)
@@ -213,20 +217,38 @@ class PlannedSNN(Prunable, nn.Module):
                 shape = (steps, batch, *self.plan.states[pop.state].shape)
                 noise = torch.rand(shape, generator=generator, device=x.device, dtype=x.dtype)
             constant = current.dim() == 4  # [B, C, H, W]: the same current at every step
-            if pop.state in self.rate_only:
+            if pop.state in self.rate_only and not stepwise:
                 means[pop.state] = lif(current, steps, cfg, noise, rate=True, constant=constant)
-                counts = means[pop.state].detach() * steps
+                if activity is not None:
+                    activity.add("output_spikes", p, (means[pop.state].detach() * steps).flatten())
             else:
                 states[pop.state] = lif(current, steps, cfg, noise, constant=constant)
-                counts = states[pop.state].detach().sum(0)
-            if activity is not None:
-                activity.output_spikes[p] += float(counts.sum())
+                if activity is not None:
+                    activity.add("output_spikes", p, states[pop.state].detach().flatten(1).sum(1, dtype=torch.float64))
+        if prefixes is not None:
+            return self._prefix_logits(states, params, prefixes, activity, batch)
         rate = self._readout_rate(states, means, steps)  # [B, C]
         if activity is not None:
             counts = rate.detach() * steps * math.prod(self.plan.states[self.plan.readout_source].shape[1:])
             self._record(activity, len(self.plan.populations), counts, params.readout)
             activity.samples += batch
         return rate @ params.readout.t() + params.bias
+
+    def _prefix_logits(self, states: list, params: Weights, prefixes: tuple[int, ...],
+                       activity: Activity | None, batch: int) -> list[torch.Tensor]:
+        """The logits after each prefix of the run, computed as a run of that length computes them (the
+        spikes' mean over its steps, then over space: :meth:`_readout_rate`), and the readout's events per step."""
+        source = self.plan.states[self.plan.readout_source]
+        spikes = [states[i] for i in (source.parts or (self.plan.readout_source,))]  # each [T, B, C, H, W]
+        if activity is not None:
+            per_step = torch.cat([s.detach().sum((-2, -1), dtype=torch.float64) for s in spikes], dim=-1).sum(1)
+            nonzero = (params.readout != 0).sum(0).to(torch.float64)
+            readout = len(self.plan.populations)
+            activity.add("input_events", readout, per_step.sum(1))
+            activity.add("synops", readout, per_step @ nonzero)
+            activity.samples += batch
+        rates = [torch.cat([s[:t].mean(0).mean(dim=(-2, -1)) for s in spikes], dim=-1) for t in prefixes]
+        return [rate @ params.readout.t() + params.bias for rate in rates]
 
     def _state(self, states: list, index: int) -> torch.Tensor:
         """A state's spikes; a cell output (the concatenation of its nodes) is built once, when first read."""
@@ -251,18 +273,23 @@ class PlannedSNN(Prunable, nn.Module):
 
     def _record_edge(self, activity: Activity, p: int, edge: Edge, source: torch.Tensor,
                      weight: torch.Tensor | None, steps: int) -> None:
-        """Input events of one edge, and the (event, nonzero weight) pairs they drive."""
-        events = (source != 0).to(source.dtype)
-        events = events.sum(0) if source.dim() == 5 else events * steps  # [B, C, H, W], all steps
-        total = float(events.sum())
-        activity.input_events[p] += total
+        """Input events of one edge, and the (event, nonzero weight) pairs they drive: per step, or
+        summed over the steps first (float64: whole counts exact)."""
+        if source.dim() == 5:  # [T, B, C, H, W]: the events of each step, summed over the batch
+            events = (source != 0).sum(1, dtype=torch.float64)
+            if not activity.per_step:
+                events = events.sum(0, keepdim=True)
+        else:  # [B, C, H, W]: the same events at every step
+            events = (source != 0).sum(0, keepdim=True, dtype=torch.float64)
+            events = events.expand(steps, *events.shape[1:]) if activity.per_step else events * steps
+        inputs = events.sum((1, 2, 3))  # [T] or [1]
+        activity.add("input_events", p, inputs)
         if edge.op == "skip":
-            activity.synops[p] += total
+            synops = inputs
         elif edge.op == "linear":
-            activity.synops[p] += float(events.reshape(len(events), -1).sum(0)
-                                        @ (weight != 0).sum(0).to(events.dtype))
+            synops = events.reshape(len(events), -1) @ (weight != 0).sum(0).to(torch.float64)
         else:  # a convolution of the event counts with the nonzero pattern counts every pair; it is
-            # linear, so the batch's counts are summed first (one image, in float64: integers exact)
-            pairs = F.conv2d(events.sum(0, keepdim=True, dtype=torch.float64), (weight != 0).to(torch.float64),
-                             stride=edge.stride, padding=edge.kernel // 2)
-            activity.synops[p] += float(pairs.sum())
+            # linear, so the batch's counts are summed first
+            synops = F.conv2d(events, (weight != 0).to(torch.float64), stride=edge.stride,
+                              padding=edge.kernel // 2).sum((1, 2, 3))
+        activity.add("synops", p, synops)
