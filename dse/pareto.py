@@ -93,33 +93,3 @@ def _volume(v: np.ndarray, ref: np.ndarray) -> float:
     return float(sum((levels[i + 1] - levels[i]) * _volume(v[: i + 1, :-1], ref[:-1])
                      for i in range(len(v)) if levels[i + 1] > levels[i]))
 
-
-def greedy_subset(values: np.ndarray, directions: list[str], k: int, reference: list[float] | None = None) -> list[int]:
-    """`k` rows chosen one at a time, each the row adding the most hypervolume to those chosen before
-    (lazy greedy: a row's gain only shrinks as rows are added, so a stale gain bounds the fresh one).
-
-    The greedy choice is within 1 - 1/e of the best k-subset's hypervolume (hypervolume is a monotone
-    submodular set function). `reference` defaults to the worst value of each objective, pushed a
-    tenth of its range further, so the extreme rows count. Rows adding nothing come last, in their order.
-    """
-    v = np.asarray(values, dtype=float).reshape(len(values), len(directions))
-    k = min(k, len(v))
-    if reference is None:
-        signs = np.array([-1.0 if d == "maximize" else 1.0 for d in directions])
-        low, high = (v * signs).min(0), (v * signs).max(0)
-        reference = list((high + 0.1 * np.maximum(high - low, 1e-12)) * signs)
-    chosen: list[int] = []
-    base = 0.0
-    gains = {i: np.inf for i in range(len(v))}
-    while len(chosen) < k:
-        best, best_gain = None, -1.0
-        for i in sorted(gains, key=lambda j: (-gains[j], j)):
-            if (gains[i], -i) <= (best_gain, -(best or 0)):
-                break  # no later bound beats a fresh gain already found (ties go to the first row)
-            gains[i] = hypervolume(v[[*chosen, i]], directions, reference) - base
-            if (gains[i], -i) > (best_gain, -(best or 0)):
-                best, best_gain = i, gains[i]
-        chosen.append(best)
-        base += best_gain
-        del gains[best]
-    return chosen

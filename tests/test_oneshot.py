@@ -3,6 +3,7 @@ are measured on their own spikes, and a continued study reuses the stored supern
 
 import random
 
+import numpy as np
 import pytest
 import torch
 
@@ -208,28 +209,27 @@ def test_a_supernet_search_needs_the_surrogate_engine() -> None:
                     "objectives": {"accuracy": "maximize"}}, "x.toml")
 
 
-def test_retrain_trains_the_inherited_front_as_trials_linked_to_their_twins(tmp_path, digits) -> None:
+def test_retrain_trains_the_inherited_front_as_trials_linked_to_their_twins(tmp_path, digits, capsys, monkeypatch) -> None:
 
     from dse.cli import main
     from dse.report.data import build
     from dse.report.tables import twins
-    from dse.study.retrain import retrain, spread
+    from dse.study.retrain import retrain
 
     url = f"sqlite:///{tmp_path / 'o.db'}"
     spec = spec_of(DENSE, n_trials=4)
     run_study(spec, storage=url, show_progress=False)
     store = Store(url)
-    chosen = spread(spec, store, top=2)
-    assert len(chosen) == 2
-    linked = retrain(spec, storage=url, numbers=chosen, show_progress=False)
-    assert sorted(linked) == sorted(chosen)
+    linked = retrain(spec, storage=url, top=2, show_progress=False)
+    assert len(linked) == 2
     records = {t.number: t for t in store.trials(spec.name)}
     for twin, number in linked.items():
         again = records[number]
         assert again.retrain_of == twin and again.inherited is None and again.status == "trained"
         assert again.design == records[twin].design  # the same design, trained from scratch
         assert again.number > 3  # after the study's trials, outside its n_trials
-    assert retrain(spec, storage=url, numbers=chosen, show_progress=False) == linked  # none twice
+    assert retrain(spec, storage=url, top=2, show_progress=False) == linked  # none twice
+    assert retrain(spec, storage=url, numbers=list(linked), show_progress=False) == linked
     labels = twins(build(store, spec.name, importances=False))
     twin, number = next(iter(linked.items()))
     accuracy = {p.trial: p.metrics["accuracy"] for p in store.points(spec.name, variants=False)}
@@ -238,6 +238,13 @@ def test_retrain_trains_the_inherited_front_as_trials_linked_to_their_twins(tmp_
     with pytest.raises(SystemExit) as exit_info:
         main(["retrain", spec.name, "--storage", url])
     assert exit_info.value.code == 2  # --pareto is required
+    monkeypatch.setattr("dse.spec.load_spec", lambda path, name=None: spec)  # the spec was never a file
+    # two twins already: it trains nothing, and lists them
+    main(["retrain", spec.name, "--storage", url, "--pareto", "--top", "2", "--quiet", "--format", "csv"])
+    shown = capsys.readouterr().out.splitlines()
+    assert shown[0] == "inherited_trial,retrained_trial,predicted_accuracy,real_accuracy"
+    assert sorted(int(line.split(",")[0]) for line in shown[1:]) == sorted(linked)
+    assert len(store.trials(spec.name)) == 6
 
 
 def test_the_differentiable_search_decodes_a_design_of_the_space_and_trains_it(tmp_path) -> None:
@@ -260,3 +267,35 @@ def test_the_differentiable_search_decodes_a_design_of_the_space_and_trains_it(t
     assert len(derived["alpha"]) == 8 and abs(sum(derived["tau"]) - 1) < 1e-6
     assert n.INHERITED_ATTR not in trial.user_attrs  # trained standalone
     assert run_study(spec, storage=url, show_progress=False).ran == 0  # a continued study searches nothing
+
+
+def test_a_candidate_takes_the_gap_of_the_twins_near_it() -> None:
+    from dse.study.retrain import PRIOR, corrected
+
+    candidates = np.array([[0.8, 100.0], [0.5, 10.0]])
+    assert (corrected(candidates, np.zeros((0, 2)), np.zeros((0, 2))) == candidates).all()  # no twin: as inherited
+    # one twin, on the first candidate: its gap, whole, there (weight 1 and the prior's, both that gap)
+    twin, real = np.array([[0.8, 100.0]]), np.array([[0.6, 110.0]])
+    assert corrected(candidates, twin, real)[0] == pytest.approx([0.6, 110.0])
+    # two twins, one at each candidate, far apart: each candidate mostly takes its own twin's gap
+    twins, reals = np.array([[0.8, 100.0], [0.5, 10.0]]), np.array([[0.6, 100.0], [0.5, 10.0]])
+    near = np.exp(-1 / (2 * 0.15**2) * 2)  # the other twin, at distance sqrt(2) in scaled objectives
+    got = corrected(candidates, twins, reals)
+    assert got[0, 0] == pytest.approx(0.8 + (-0.2 + PRIOR * -0.1) / (1 + near + PRIOR))
+    assert got[1, 0] == pytest.approx(0.5 + (near * -0.2 + PRIOR * -0.1) / (1 + near + PRIOR))
+
+
+def test_retrain_picks_the_design_adding_most_to_the_retrained_front() -> None:
+    """Accuracy up, memory down. Alone, C = (0.8, 50) adds most (reference (0.57, 109): A and B add 2.97,
+    C 13.57). Its twin comes back at 0.62: taken at their word, A = (0.9, 100) would add most
+    ((0.9 - 0.62) x 9 = 2.52 against B's 1.2); corrected by C's gap (-0.18), A = (0.72, 100) adds 0.9
+    and B = (0.42, 10) adds (0.42 - 0.382) x 40 = 1.52: B."""
+    from dse.study.retrain import pick
+
+    directions = ["maximize", "minimize"]
+    a, b, c = [0.9, 100.0], [0.6, 10.0], [0.8, 50.0]
+    none = np.zeros((0, 2))
+    assert pick(np.array([a, b, c]), none, none, directions) == 2
+    assert pick(np.array([a, b]), np.array([c]), np.array([[0.62, 50.0]]), directions) == 1
+    at_their_word = np.array([[0.62, 50.0]])  # a twin with no gap: A and B uncorrected
+    assert pick(np.array([a, b]), at_their_word, at_their_word, directions) == 0

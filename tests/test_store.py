@@ -167,27 +167,3 @@ def test_the_hypervolume_by_hand() -> None:
         pytest.approx(0.9 * 10 + 0.5 * 5)
     assert hypervolume(np.array([[0.9, 30.0]]), ["maximize", "minimize"], [0.0, 20.0]) == 0.0  # beyond the reference
 
-
-def test_the_greedy_subset_takes_the_largest_gain_first() -> None:
-    from dse.pareto import greedy_subset
-
-    # accuracy up, memory down, reference (0, 20): alone, (0.9, 10) covers 9, (0.5, 2) 9, (0.8, 4) 12.8.
-    # (0.8, 4) first; then (0.9, 10) adds 0.1 x 10 = 1, (0.5, 2) adds 0.5 x 2 = 1, (0.3, 1) adds 0.3: a tie
-    # broken by order; then (0.5, 2) beside them adds 1.
-    values = np.array([[0.9, 10.0], [0.5, 2.0], [0.8, 4.0], [0.3, 1.0]])
-    assert greedy_subset(values, ["maximize", "minimize"], 3, [0.0, 20.0]) == [2, 0, 1]
-    assert sorted(greedy_subset(values, ["maximize", "minimize"], 9)) == [0, 1, 2, 3]  # k beyond the rows: all
-
-
-@settings(max_examples=60, deadline=None)
-@given(st.lists(st.lists(st.integers(0, 5), min_size=3, max_size=3), min_size=1, max_size=9), st.integers(1, 4))
-def test_the_lazy_greedy_subset_is_the_plain_greedy_one(rows, k) -> None:
-    from dse.pareto import greedy_subset, hypervolume
-
-    values, directions, reference = np.array(rows, dtype=float), ["minimize"] * 3, [6.0] * 3
-    chosen: list[int] = []
-    while len(chosen) < min(k, len(values)):  # every gain computed afresh each round
-        gains = [(hypervolume(values[[*chosen, i]], directions, reference), -i) for i in range(len(values))
-                 if i not in chosen]
-        chosen.append(-max(gains)[1])
-    assert greedy_subset(values, directions, k, reference) == chosen

@@ -13,7 +13,8 @@ from ._common import check_device, cli, emit, output_options, storage_option
 @storage_option
 @click.option("--pareto", is_flag=True, help="Retrain the Pareto front of the inherited designs (required).")
 @click.option("--top", type=click.IntRange(min=1), default=None, metavar="K",
-              help="K designs spread over the front (from the next fronts where it holds fewer).")
+              help="K designs, picked one at a time: the one most likely to add the most hypervolume to those "
+                   "retrained, its inherited values corrected by the gaps of the twins retrained before it.")
 @click.option("--spec", "spec_path", type=click.Path(), default=None,
               help="The study's spec file (default: the path stored with the study).")
 @click.option("--data-dir", type=click.Path(), default=None, help="Folder of MNIST / CIFAR-10 files.")
@@ -27,12 +28,12 @@ def retrain(study: str, storage: str, pareto: bool, top: int | None, spec_path: 
 
     from ..spec import load_spec
     from ..store import Store
+    from ..study.retrain import front
     from ..study.retrain import retrain as run_retrain
-    from ..study.retrain import spread
 
     if not pareto:
         raise UserError("dse retrain: --pareto: missing; retrain chooses the inherited Pareto front "
-                        "(add --top K for K designs spread over it)")
+                        "(add --top K for K designs of it chosen one at a time)")
     check_device(device)
     store = Store(storage, create=False)
     path = spec_path or store.stored_spec(study).path  # StudyNotFound names the studies stored
@@ -40,11 +41,12 @@ def retrain(study: str, storage: str, pareto: bool, top: int | None, spec_path: 
     if spec.search != "supernet":
         raise UserError(f"dse retrain: study {study!r}: its designs were trained, not inherited "
                         f"([study].search = \"{spec.search}\" in {path}); only a supernet study has twins to retrain")
-    numbers = spread(spec, store, top)
+    numbers = front(spec, store)
     if not numbers:
         raise UserError(f"dse retrain: study {study!r} holds no inherited design yet; run it first")
-    twins = run_retrain(spec, storage=storage, numbers=numbers, device=device, data_dir=data_dir,
-                        show_progress=not quiet)
+    twins = run_retrain(spec, storage=storage, numbers=None if top else numbers, top=top, device=device,
+                        data_dir=data_dir, show_progress=not quiet)
     accuracy = {p.trial: p.metrics.get("accuracy") for p in Store(storage, create=False).points(study, variants=False)}
+    shown = twins if top else [t for t in numbers if t in twins]
     emit(pd.DataFrame([{"inherited_trial": t, "retrained_trial": twins[t], "predicted_accuracy": accuracy.get(t),
-                        "real_accuracy": accuracy.get(twins[t])} for t in numbers if t in twins]), fmt)
+                        "real_accuracy": accuracy.get(twins[t])} for t in shown]), fmt)

@@ -300,13 +300,16 @@ def _alive(pid: int) -> bool:
     return stat.rpartition(")")[2].split()[:1] != ["Z"]
 
 
-def fail_running(store: Store, study_name: str, label: str, reason: str) -> list[int]:
-    """Fail the study's running trials that the process `label` (host:pid) was running; their numbers."""
+def fail_running(store: Store, study_name: str, label: str, reason: str, unlabelled_from: int | None = None) -> list[int]:
+    """Fail the study's running trials that the process `label` (host:pid) was running; their numbers.
+    With `unlabelled_from`, also those from that number on that no process had labelled yet (a worker
+    killed between Optuna creating its trial and the trial recording its worker)."""
     from optuna.trial import TrialState
 
     failed = []
     for trial in store.trials(study_name, states=["running"]):
-        if trial.worker != label:
+        unlabelled = not trial.worker and unlabelled_from is not None and trial.number >= unlabelled_from
+        if trial.worker != label and not unlabelled:
             continue
         trial_id = store.trial_id(study_name, trial.number)
         try:
@@ -328,6 +331,7 @@ def run_dask(spec: StudySpec, address: str, *, storage: str, data_dir: str | Non
         _local_workers(address)
     store = Store(storage, heartbeat=True)
     ensure_study(spec, store)
+    first = len(store.trials(spec.name))  # the number of the first trial this run creates
     interrupted = False
     progress = Progress(total=spec.n_trials, counts=store.status_counts(spec.name), enabled=show_progress,
                         objectives=spec.objectives)
@@ -342,7 +346,8 @@ def run_dask(spec: StudySpec, address: str, *, storage: str, data_dir: str | Non
             supervisor.wind_down(owned)
         finally:
             progress.close()
-    if interrupted and owned:  # the cluster is closed: its workers' unfinished trials end here
+    if interrupted and owned:  # the cluster is closed: its workers' unfinished trials end here, those
+        # created after this run began but not yet labelled by the worker we killed among them
         for label in supervisor.labels.values():
-            fail_running(store, spec.name, label, "interrupted (Ctrl-C)")
+            fail_running(store, spec.name, label, "interrupted (Ctrl-C)", unlabelled_from=first)
     return DaskResult(store.status_counts(spec.name), interrupted, supervisor.failures, supervisor.gave_up)

@@ -53,7 +53,8 @@ def evaluate(model: PlannedSNN, x: torch.Tensor, y: torch.Tensor, steps: int,
 
 @torch.no_grad()
 def accuracies(model: PlannedSNN, x: torch.Tensor, y: torch.Tensor, prefixes: tuple[int, ...],
-               generator: torch.Generator | None, activity: Activity, weights: Weights, cfg: NeuronConfig) -> list[float]:
+               generator: torch.Generator | None, activity: Activity, weights: Weights,
+               cfg: NeuronConfig) -> list[float]:
     """Accuracy after each of `prefixes` timesteps, all read off one run of the longest (see :func:`measure_steps`)."""
     correct = [0] * len(prefixes)
     for index in batch_indices(len(y), EVAL_BATCH, device=x.device):
