@@ -269,20 +269,30 @@ def test_the_differentiable_search_decodes_a_design_of_the_space_and_trains_it(t
     assert run_study(spec, storage=url, show_progress=False).ran == 0  # a continued study searches nothing
 
 
-def test_a_candidate_takes_the_gap_of_the_twins_near_it() -> None:
-    from dse.study.retrain import PRIOR, corrected
+def test_a_designs_parameters_as_features() -> None:
+    from dse.study.retrain import features
 
-    candidates = np.array([[0.8, 100.0], [0.5, 10.0]])
-    assert (corrected(candidates, np.zeros((0, 2)), np.zeros((0, 2))) == candidates).all()  # no twin: as inherited
-    # one twin, on the first candidate: its gap, whole, there (weight 1 and the prior's, both that gap)
-    twin, real = np.array([[0.8, 100.0]]), np.array([[0.6, 110.0]])
-    assert corrected(candidates, twin, real)[0] == pytest.approx([0.6, 110.0])
-    # two twins, one at each candidate, far apart: each candidate mostly takes its own twin's gap
-    twins, reals = np.array([[0.8, 100.0], [0.5, 10.0]]), np.array([[0.6, 100.0], [0.5, 10.0]])
-    near = np.exp(-1 / (2 * 0.15**2) * 2)  # the other twin, at distance sqrt(2) in scaled objectives
-    got = corrected(candidates, twins, reals)
-    assert got[0, 0] == pytest.approx(0.8 + (-0.2 + PRIOR * -0.1) / (1 + near + PRIOR))
-    assert got[1, 0] == pytest.approx(0.5 + (near * -0.2 + PRIOR * -0.1) / (1 + near + PRIOR))
+    got = features([{"a": 1, "b": "x", "c": True}, {"a": 3, "b": "y", "c": False}, {"b": "x", "c": True}])
+    # a: scaled over those that have it, then a column marking who lacks it; b and c: one-hot by value
+    assert got.tolist() == [[0, 0, 1, 0, 0, 1], [1, 0, 0, 1, 1, 0], [0, 1, 1, 0, 0, 1]]  # c: False, True
+
+
+def test_a_candidate_takes_the_gap_the_twins_predict_for_it() -> None:
+    from dse.study.retrain import RIDGE, corrected
+
+    candidates, x = np.array([[0.8, 100.0], [0.5, 10.0]]), np.array([[0.0], [1.0]])
+    none = np.zeros((0, 2))
+    assert (corrected(candidates, x, none, none, np.zeros((0, 1))) == candidates).all()  # no twin: as inherited
+    # one twin: its gap, everywhere (nothing to tell the designs apart by)
+    got = corrected(candidates, x, np.array([[0.7, 50.0]]), np.array([[0.5, 55.0]]), np.array([[1.0]]))
+    assert got == pytest.approx(candidates + [-0.2, 5.0])
+    # two twins, feature 0 and 1, accuracy gaps 0 and -0.2: centred, x = -+0.5, gap = +-0.1, so
+    # beta = (0.5 x -0.1 x 2) / (0.5 x 0.5 x 2 + ridge) and the gap at x is -0.1 + (x - 0.5) beta
+    twins, reals = np.array([[0.9, 50.0], [0.9, 50.0]]), np.array([[0.9, 50.0], [0.7, 50.0]])
+    beta = -0.1 / (0.5 + RIDGE)
+    got = corrected(candidates, x, twins, reals, np.array([[0.0], [1.0]]))
+    assert got[:, 0] == pytest.approx([0.8 - 0.1 - 0.5 * beta, 0.5 - 0.1 + 0.5 * beta])
+    assert got[:, 1] == pytest.approx([100.0, 10.0])
 
 
 def test_retrain_picks_the_design_adding_most_to_the_retrained_front() -> None:
@@ -294,8 +304,19 @@ def test_retrain_picks_the_design_adding_most_to_the_retrained_front() -> None:
 
     directions = ["maximize", "minimize"]
     a, b, c = [0.9, 100.0], [0.6, 10.0], [0.8, 50.0]
-    none = np.zeros((0, 2))
-    assert pick(np.array([a, b, c]), none, none, directions) == 2
-    assert pick(np.array([a, b]), np.array([c]), np.array([[0.62, 50.0]]), directions) == 1
+    none, x3, x1 = np.zeros((0, 2)), np.zeros((3, 1)), np.zeros((1, 1))
+    assert pick(np.array([a, b, c]), x3, none, none, np.zeros((0, 1)), directions) == 2
+    assert pick(np.array([a, b]), x3[:2], np.array([c]), np.array([[0.62, 50.0]]), x1, directions) == 1
     at_their_word = np.array([[0.62, 50.0]])  # a twin with no gap: A and B uncorrected
-    assert pick(np.array([a, b]), at_their_word, at_their_word, directions) == 0
+    assert pick(np.array([a, b]), x3[:2], at_their_word, at_their_word, x1, directions) == 0
+
+
+def test_the_supernet_learning_rate_falls_along_a_cosine_to_zero() -> None:
+    from dse.engines.optim import Adam, CosineSGD
+    from dse.engines.surrogate.oneshot import anneal
+
+    adam, sgd = Adam([torch.zeros(1, requires_grad=True)], 0.01), CosineSGD([torch.zeros(1, requires_grad=True)], 0.01, 100)
+    for done, lr in [(0.0, 0.01), (0.5, 0.005), (1.0, 0.0), (1.7, 0.0)]:  # past the end (a late deadline): 0
+        anneal(adam, 0.01, done)
+        anneal(sgd, 0.01, done)
+        assert adam.lr == pytest.approx(lr, abs=1e-12) and sgd.lr == pytest.approx(lr, abs=1e-12)

@@ -13,7 +13,8 @@ per step would cost four times the steps at the same budget. Uniform sampling
 gives every operation, bit width, pruning rate and timestep count the same share
 of updates, which is what ranking the designs fairly (Kendall's tau) needs.
 
-Timesteps are those of the design drawn for the batch. Each epoch ends with the
+Timesteps are those of the design drawn for the batch. The learning rate follows a cosine
+to 0 over the whole training (:func:`anneal`; the time budget's end where one is set). Each epoch ends with the
 mean accuracy of two fixed probe designs on 256 validation samples, for the progress display.
 """
 
@@ -29,7 +30,7 @@ import torch.nn.functional as F
 
 from ...data import Dataset
 from .._base import Budget, Design, Report, TrialOutcome
-from ..optim import make_optimizer
+from ..optim import Adam, CosineSGD, make_optimizer
 from ..runtime import (Trained, batch_indices, check_finite, device_generator, resolve_device, seed_everything,
                        training_splits)
 from .engine import evaluate, outcome
@@ -53,16 +54,19 @@ def train_supernet(net: Supernet, sample: Sample, data: Dataset, budget: Budget,
     generator = seed_everything(budget.seed + start_epoch)
     x_train, y_train, x_val, y_val = training_splits(data, budget, device)
     batches = math.ceil(len(y_train) / budget.batch_size)
-    optimizer = make_optimizer(net.parameters(), budget.optimizer, budget.lr, budget.weight_decay,
-                               max(1, (epochs - start_epoch) * batches))
+    optimizer = make_optimizer(net.parameters(), budget.optimizer, budget.lr, budget.weight_decay, epochs * batches)
     run_gen = device_generator(device, budget.seed + 1 + start_epoch)
     probes = [sample(random.Random(budget.seed * 7919 + i)) for i in range(PROBES)]
-    steps = 0
+    steps, began = 0, time.perf_counter()
     for epoch in range(start_epoch, epochs):
         rng = random.Random(budget.seed * 1_000_003 + epoch)  # resuming at an epoch draws its designs again
         net.train()
         total = torch.zeros((), device=device)
         for index in batch_indices(len(y_train), budget.batch_size, generator, device):
+            done = (start_epoch * batches + steps) / (epochs * batches)
+            if deadline is not None:
+                done = max(done, (time.perf_counter() - began) / max(1e-9, deadline - began))
+            anneal(optimizer, budget.lr, done)
             design = sample(rng)
             loss = F.cross_entropy(net(design, x_train[index], train=True, generator=run_gen), y_train[index])
             optimizer.zero_grad()
@@ -80,6 +84,17 @@ def train_supernet(net: Supernet, sample: Sample, data: Dataset, budget: Budget,
         if deadline is not None and time.perf_counter() > deadline:
             break
     return steps
+
+
+def anneal(optimizer: Adam | CosineSGD, lr: float, done: float) -> None:
+    """The learning rate at the part `done` of the supernet's training: a cosine from `lr` to 0, reaching
+    0 at the last epoch or at the deadline, whichever comes first (shared weights settle before they are
+    inherited; a resumed training goes on along the same curve)."""
+    done = min(1.0, done)
+    if isinstance(optimizer, CosineSGD):
+        optimizer.t = max(optimizer.t, round(done * optimizer.total))
+    else:
+        optimizer.lr = 0.5 * lr * (1 + math.cos(math.pi * done))
 
 
 @torch.no_grad()
