@@ -62,19 +62,19 @@ def front(spec: StudySpec, store: Store) -> list[int]:
 def features(params: list[dict]) -> np.ndarray:
     """The designs' parameters as numbers: a numeric parameter scaled to [0, 1] over these designs (0 where
     a design lacks it, with a column marking that), any other one-hot by value (a missing one its own value)."""
-    columns = []
+    columns: list[list[float]] = []
     for key in sorted({k for p in params for k in p}):
-        values = [p.get(key) for p in params]
-        numbers = [v for v in values if v is not None]
-        if numbers and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in numbers):
-            low, span = min(numbers), max(max(numbers) - min(numbers), 1e-12)
-            columns.append([(v - low) / span if v is not None else 0.0 for v in values])
-            if len(numbers) < len(values):
-                columns.append([float(v is None) for v in values])
-        else:
-            for level in sorted({repr(v) for v in values}):
-                columns.append([float(repr(v) == level) for v in values])
+        columns += _columns([p.get(key) for p in params])
     return np.array(columns, dtype=float).T.reshape(len(params), -1)
+
+
+def _columns(values: list) -> list[list[float]]:
+    numbers = [v for v in values if v is not None]
+    if not numbers or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in numbers):
+        return [[float(repr(v) == level) for v in values] for level in sorted({repr(v) for v in values})]
+    low, span = min(numbers), max(max(numbers) - min(numbers), 1e-12)
+    scaled = [[(v - low) / span if v is not None else 0.0 for v in values]]
+    return scaled + ([[float(v is None) for v in values]] if len(numbers) < len(values) else [])
 
 
 def corrected(candidates: np.ndarray, x: np.ndarray, inherited: np.ndarray, real: np.ndarray,
@@ -94,16 +94,16 @@ def next_design(spec: StudySpec, store: Store, tried: set[int] = frozenset()) ->
     """The inherited trial whose retraining most likely adds the most hypervolume to the retrained
     twins' (module docstring), other than those `tried`; None when every inherited design is retrained."""
     rows, twins = _rows(spec, store), retrained(store, spec)
-    params = {t.number: dict(t.params) for t in store.trials(spec.name)}
-    numbers = [t for t in _inherited(spec, store) if t in rows]
+    trials = store.trials(spec.name)
+    params = {t.number: dict(t.params) for t in trials}
     pairs = [(t, r) for t, r in twins.items() if t in rows and r in rows]
-    pool = [t for t in numbers if t not in twins and t not in tried]
+    left = {t.number for t in trials if t.inherited and t.status == n.TRAINED_STATUS} & set(rows)
+    pool = sorted(left - set(twins) - set(tried))
     if not pool:
         return None
     x = features([params[t] for t in pool] + [params[t] for t, _ in pairs])
-    width = len(spec.metric_names)
-    inherited = np.array([rows[t] for t, _ in pairs]).reshape(-1, width)
-    real = np.array([rows[r] for _, r in pairs]).reshape(-1, width)
+    inherited = np.array([rows[t] for t, _ in pairs]).reshape(-1, len(spec.metric_names))
+    real = np.array([rows[r] for _, r in pairs]).reshape(-1, len(spec.metric_names))
     return pool[pick(np.array([rows[t] for t in pool]), x[:len(pool)], inherited, real, x[len(pool):],
                      spec.directions)]
 

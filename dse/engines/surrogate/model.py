@@ -212,19 +212,7 @@ class PlannedSNN(Prunable, nn.Module):
                 current = contribution if current is None else current + contribution
             if current is None:  # every edge "zero": no input, no spike
                 current = x.new_zeros((batch, *self.plan.states[pop.state].shape))
-            noise = None
-            if cfg.state_grid is not None and cfg.rounding == "stochastic":
-                shape = (steps, batch, *self.plan.states[pop.state].shape)
-                noise = torch.rand(shape, generator=generator, device=x.device, dtype=x.dtype)
-            constant = current.dim() == 4  # [B, C, H, W]: the same current at every step
-            if pop.state in self.rate_only and not stepwise:
-                means[pop.state] = lif(current, steps, cfg, noise, rate=True, constant=constant)
-                if activity is not None:
-                    activity.add("output_spikes", p, (means[pop.state].detach() * steps).flatten())
-            else:
-                states[pop.state] = lif(current, steps, cfg, noise, constant=constant)
-                if activity is not None:
-                    activity.add("output_spikes", p, states[pop.state].detach().flatten(1).sum(1, dtype=torch.float64))
+            self._fire(p, current, steps, cfg, generator, activity, states, means if not stepwise else None)
         if prefixes is not None:
             return self._prefix_logits(states, params, prefixes, activity, batch)
         rate = self._readout_rate(states, means, steps)  # [B, C]
@@ -233,6 +221,25 @@ class PlannedSNN(Prunable, nn.Module):
             self._record(activity, len(self.plan.populations), counts, params.readout)
             activity.samples += batch
         return rate @ params.readout.t() + params.bias
+
+    def _fire(self, p: int, current: torch.Tensor, steps: int, cfg: NeuronConfig, generator: torch.Generator | None,
+              activity: Activity | None, states: list, means: dict | None) -> None:
+        """Population `p`'s spikes into `states`, or into `means` their mean over time where only the readout
+        reads them (`means` None: every step's spikes wanted), its spikes counted into `activity`."""
+        pop = self.plan.populations[p]
+        noise = None
+        if cfg.state_grid is not None and cfg.rounding == "stochastic":
+            shape = (steps, current.shape[-4], *self.plan.states[pop.state].shape)
+            noise = torch.rand(shape, generator=generator, device=current.device, dtype=current.dtype)
+        constant = current.dim() == 4  # [B, C, H, W]: the same current at every step
+        if pop.state in self.rate_only and means is not None:
+            means[pop.state] = lif(current, steps, cfg, noise, rate=True, constant=constant)
+            if activity is not None:
+                activity.add("output_spikes", p, (means[pop.state].detach() * steps).flatten())
+        else:
+            states[pop.state] = lif(current, steps, cfg, noise, constant=constant)
+            if activity is not None:
+                activity.add("output_spikes", p, states[pop.state].detach().flatten(1).sum(1, dtype=torch.float64))
 
     def _prefix_logits(self, states: list, params: Weights, prefixes: tuple[int, ...],
                        activity: Activity | None, batch: int) -> list[torch.Tensor]:
