@@ -92,4 +92,3 @@ def _volume(v: np.ndarray, ref: np.ndarray) -> float:
     levels = np.r_[v[:, -1], ref[-1]]
     return float(sum((levels[i + 1] - levels[i]) * _volume(v[: i + 1, :-1], ref[:-1])
                      for i in range(len(v)) if levels[i + 1] > levels[i]))
-
