@@ -201,7 +201,9 @@ def test_ctrl_c_on_the_client_stops_a_local_cluster_cleanly(tmp_path, unique_nam
     url = f"sqlite:///{tmp_path / 'c.db'}"
     client = subprocess.Popen([sys.executable, "-m", "dse", "run", str(spec), "--dask", "local:2", "--quiet",
                                "--storage", url], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True)
+                              text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    # (SIGINT as a terminal's Ctrl-C finds it, even where the suite itself runs as a background job, `&`,
+    # whose SIGINT is ignored and would be handed down ignored)
     try:
         wait_for_a_training_worker(url, unique_name, None)
         client.send_signal(signal.SIGINT)
