@@ -15,13 +15,17 @@ BLOCK = 256
 """Rows compared against all others at once (for three or more objectives)."""
 
 
+def signs(directions: list[str]) -> np.ndarray:
+    """-1 for an objective maximised, 1 for one minimised: values times these are all minimised."""
+    return np.array([-1.0 if d == "maximize" else 1.0 for d in directions])
+
+
 def nondominated(values: np.ndarray, directions: list[str]) -> np.ndarray:
     """Boolean mask of the rows no other row dominates (equal rows are all kept)."""
     values = np.asarray(values, dtype=float).reshape(len(values), len(directions))
     if len(values) == 0:
         return np.zeros(0, dtype=bool)
-    signs = np.array([-1.0 if d == "maximize" else 1.0 for d in directions])
-    v = values * signs  # everything minimised
+    v = values * signs(directions)  # everything minimised
     if v.shape[1] == 1:
         return v[:, 0] == v[:, 0].min()
     if v.shape[1] == 2:
@@ -70,9 +74,9 @@ def hypervolume(values: np.ndarray, directions: list[str], reference: list[float
     the last objective, each the (d-1)-dimensional volume of the rows below it: O(n^(d-1) log n),
     plenty for the few hundred design points of a front.
     """
-    signs = np.array([-1.0 if d == "maximize" else 1.0 for d in directions])
-    v = np.asarray(values, dtype=float).reshape(len(values), len(directions)) * signs
-    ref = np.asarray(reference, dtype=float) * signs
+    flip = signs(directions)
+    v = np.asarray(values, dtype=float).reshape(len(values), len(directions)) * flip
+    ref = np.asarray(reference, dtype=float) * flip
     v = v[(v < ref).all(1)]
     if len(v) == 0:
         return 0.0

@@ -113,6 +113,17 @@ def invoke(capsys, args: list[str]) -> tuple[int, str, str]:
     return code, out.out, out.err
 
 
+def evaluated(capsys, url: str, study: str, trial: int = 0, variant: str = "", split: str | None = None) -> list[dict]:
+    """The rows of `dse evaluate STUDY --trial N [--variant V] [--split S] --format json` (which must exit 0)."""
+    import json
+
+    args = ["evaluate", study, "--storage", url, "--trial", str(trial), "--format", "json"]
+    args += (["--variant", variant] if variant else []) + (["--split", split] if split else [])
+    code, out, err = invoke(capsys, args)
+    assert code == 0, err
+    return json.loads(out)
+
+
 def trained_study(tmp_path_factory: pytest.TempPathFactory, spec: dict, folder: str) -> tuple[str, Path]:
     """Run `spec` (a parsed-spec dict) into a new SQLite database; (its URL, its folder)."""
     from dse.spec import parse_spec

@@ -19,7 +19,7 @@ from dse.deploy import weights
 from dse.engines import Budget, get
 from dse.spec import parse_spec
 from dse.study import run_study
-from tests.conftest import invoke, stored_accuracy, trained_study
+from tests.conftest import evaluated, invoke, stored_accuracy, trained_study
 
 SPEC = {
     "study": {"name": "dep", "engine": "surrogate", "n_trials": 4, "sampler": "grid", "seed": 0},
@@ -111,10 +111,8 @@ def test_a_small_run_is_evaluated_and_exported_again(tmp_path, capsys) -> None:
     url = f"sqlite:///{tmp_path / 'o.db'}"
     run_study(parse_spec(spec), storage=url, show_progress=False)
     for variant in ("", "T=2"):
-        code, out, err = invoke(capsys, ["evaluate", "one", "--storage", url, "--trial", "0", "--format", "json"]
-                                + (["--variant", variant] if variant else []))
-        (row,) = json.loads(out)
-        assert code == 0 and row["accuracy"] == row["stored_accuracy"] is not None, err
+        (row,) = evaluated(capsys, url, "one", variant=variant)
+        assert row["accuracy"] == row["stored_accuracy"] is not None
     code, _, err = invoke(capsys, ["export", "one", "--storage", url, "--pareto", "--format", "nir",
                                    "-o", str(tmp_path / "front")])
     files = sorted(p.name for p in (tmp_path / "front").iterdir())
@@ -129,10 +127,7 @@ def test_a_small_run_is_evaluated_and_exported_again(tmp_path, capsys) -> None:
 def test_evaluate_reproduces_the_stored_test_accuracy_exactly(study, capsys, variant) -> None:
     url, _, by_design = study
     for number in (by_design[("rate", "hard")], by_design[("direct", "soft")]):
-        args = ["evaluate", "dep", "--storage", url, "--trial", str(number), "--format", "json"]
-        code, out, err = invoke(capsys, args + (["--variant", variant] if variant else []))
-        assert code == 0, err
-        (row,) = json.loads(out)
+        (row,) = evaluated(capsys, url, "dep", number, variant)
         assert row["accuracy"] == row["stored_accuracy"] == stored(url, number, variant)
         assert row["samples"] == 360 and row["spikes_per_sample"] > 0
 
@@ -141,10 +136,8 @@ def test_evaluate_reproduces_the_stored_test_accuracy_exactly(study, capsys, var
 def test_evaluate_other_splits_and_bad_requests(study, capsys) -> None:
     url, _, by_design = study
     number = by_design[("direct", "hard")]
-    code, out, _ = invoke(capsys, ["evaluate", "dep", "--storage", url, "--trial", str(number), "--split", "all",
-                                   "--format", "json"])
-    rows = json.loads(out)
-    assert code == 0 and [(r["split"], r["samples"]) for r in rows] == [("train", 1257), ("val", 180), ("test", 360)]
+    rows = evaluated(capsys, url, "dep", number, split="all")
+    assert [(r["split"], r["samples"]) for r in rows] == [("train", 1257), ("val", 180), ("test", 360)]
     assert rows[0]["stored_accuracy"] is None and rows[0]["accuracy"] > 0.5  # trained on it
     code, _, err = invoke(capsys, ["evaluate", "dep", "--storage", url, "--trial", "99"])
     assert code == 2 and "--trial 99" in err

@@ -12,7 +12,7 @@ import pytest
 from dse.data import load_dataset
 from dse.design import make_design
 from dse.engines import Budget, get
-from tests.conftest import invoke, stored_accuracy, trained_study
+from tests.conftest import evaluated, invoke, stored_accuracy, trained_study
 
 SPEC = {
     "study": {"name": "sd", "engine": "stdp", "n_trials": 1, "sampler": "grid", "seed": 0},
@@ -54,10 +54,7 @@ def test_a_stdp_trial_keeps_its_network_as_evaluated(study) -> None:
 @pytest.mark.parametrize("variant", ["", "T=50", "w=2"])
 def test_evaluate_reproduces_the_stored_stdp_test_accuracy_exactly(study, capsys, variant) -> None:
     url, _ = study
-    args = ["evaluate", "sd", "--storage", url, "--trial", "0", "--format", "json"]
-    code, out, err = invoke(capsys, args + (["--variant", variant] if variant else []))
-    assert code == 0, err
-    (row,) = json.loads(out)
+    (row,) = evaluated(capsys, url, "sd", variant=variant)
     assert row["accuracy"] == row["stored_accuracy"] == stored(url, variant)
     assert row["samples"] == 360 and row["spikes_per_sample"] > 0
     if not variant:
@@ -66,10 +63,7 @@ def test_evaluate_reproduces_the_stored_stdp_test_accuracy_exactly(study, capsys
 
 def test_evaluate_runs_a_stdp_network_on_every_split(study, capsys) -> None:
     url, _ = study
-    code, out, err = invoke(capsys, ["evaluate", "sd", "--storage", url, "--trial", "0", "--split", "all",
-                                     "--format", "json"])
-    rows = json.loads(out)
-    assert code == 0, err
+    rows = evaluated(capsys, url, "sd", split="all")
     assert [(r["split"], r["samples"]) for r in rows] == [("train", 1257), ("val", 180), ("test", 360)]
     assert rows[0]["stored_accuracy"] is None and rows[0]["accuracy"] > 0.2
 

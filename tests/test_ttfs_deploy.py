@@ -15,7 +15,7 @@ import pytest
 from dse.data import load_dataset
 from dse.deploy import weights
 from dse.engines import Budget, get
-from tests.conftest import invoke, stored_accuracy, trained_study
+from tests.conftest import evaluated, stored_accuracy, trained_study
 
 SPEC = {
     "study": {"name": "td", "engine": "ttfs", "n_trials": 1, "sampler": "grid", "seed": 0},
@@ -59,10 +59,7 @@ def test_a_ttfs_trial_keeps_its_network_as_simulated(study) -> None:
 @pytest.mark.parametrize("variant", ["", "w=2", "p=0.5"])
 def test_evaluate_reproduces_the_stored_ttfs_test_accuracy_exactly(study, capsys, variant) -> None:
     url, _ = study
-    args = ["evaluate", "td", "--storage", url, "--trial", "0", "--format", "json"]
-    code, out, err = invoke(capsys, args + (["--variant", variant] if variant else []))
-    assert code == 0, err
-    (row,) = json.loads(out)
+    (row,) = evaluated(capsys, url, "td", variant=variant)
     assert row["accuracy"] == row["stored_accuracy"] == stored(url, variant)
     assert row["samples"] == 360 and row["spikes_per_sample"] > 0
     if not variant:
@@ -71,10 +68,7 @@ def test_evaluate_reproduces_the_stored_ttfs_test_accuracy_exactly(study, capsys
 
 def test_evaluate_runs_a_ttfs_network_on_every_split(study, capsys) -> None:
     url, _ = study
-    code, out, err = invoke(capsys, ["evaluate", "td", "--storage", url, "--trial", "0", "--split", "all",
-                                     "--format", "json"])
-    rows = json.loads(out)
-    assert code == 0, err
+    rows = evaluated(capsys, url, "td", split="all")
     assert [(r["split"], r["samples"]) for r in rows] == [("train", 1257), ("val", 180), ("test", 360)]
     assert rows[0]["stored_accuracy"] is None and rows[0]["accuracy"] > 0.8
     assert rows[2]["accuracy"] == rows[2]["stored_accuracy"]

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from . import get
-from ._base import Design
+from ._base import DataShape, Design
 
 FORMAT = 1
 """Version of the stored form, written into every file."""
@@ -34,6 +34,18 @@ def envelope(engine: str, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -
 def design_meta(design: Design) -> dict[str, Any]:
     """The design's parameters as JSON values (tuples as lists)."""
     return {k: list(v) if isinstance(v, tuple) else v for k, v in design.params().items()}
+
+
+def trial_meta(design: Design, shape: DataShape, seed: int, device: Any) -> dict[str, Any]:
+    """What every stored network's ``meta`` opens with: the design, the data shape, the trial's seed
+    and device."""
+    return {"design": design_meta(design), "shape": list(shape.shape), "n_classes": shape.n_classes,
+            "seed": seed, "device": str(device)}
+
+
+def stored_shape(meta: dict[str, Any]) -> DataShape:
+    """The data shape :func:`trial_meta` wrote."""
+    return DataShape(tuple(meta["shape"]), int(meta["n_classes"]))
 
 
 def stored_design(engine: str, meta: dict[str, Any]) -> Design:

@@ -300,7 +300,8 @@ def _alive(pid: int) -> bool:
     return stat.rpartition(")")[2].split()[:1] != ["Z"]
 
 
-def fail_running(store: Store, study_name: str, label: str, reason: str, unlabelled_from: int | None = None) -> list[int]:
+def fail_running(store: Store, study_name: str, label: str, reason: str,
+                 unlabelled_from: int | None = None) -> list[int]:
     """Fail the study's running trials that the process `label` (host:pid) was running; their numbers.
     With `unlabelled_from`, also those from that number on that no process had labelled yet (a worker
     killed between Optuna creating its trial and the trial recording its worker)."""
@@ -331,7 +332,7 @@ def run_dask(spec: StudySpec, address: str, *, storage: str, data_dir: str | Non
         _local_workers(address)
     store = Store(storage, heartbeat=True)
     ensure_study(spec, store)
-    first = len(store.trials(spec.name))  # the number of the first trial this run creates
+    first = store.optuna.get_n_trials(store.study_id(spec.name))  # the number of the first trial this run creates
     interrupted = False
     progress = Progress(total=spec.n_trials, counts=store.status_counts(spec.name), enabled=show_progress,
                         objectives=spec.objectives)

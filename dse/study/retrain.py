@@ -27,7 +27,7 @@ import math
 import numpy as np
 
 from ..data import load_dataset
-from ..pareto import hypervolume, nondominated
+from ..pareto import hypervolume, nondominated, signs as minimising
 from ..progress import Progress
 from ..spec import StudySpec
 from ..store import Store
@@ -47,14 +47,20 @@ def _rows(spec: StudySpec, store: Store) -> dict[int, np.ndarray]:
     return rows
 
 
-def _inherited(spec: StudySpec, store: Store) -> list[int]:
-    return [t.number for t in store.trials(spec.name) if t.inherited and t.status == n.TRAINED_STATUS]
+def _inherited(trials: list) -> list[int]:
+    """Numbers of the inherited trials that trained."""
+    return [t.number for t in trials if t.inherited and t.status == n.TRAINED_STATUS]
+
+
+def _twins(trials: list) -> dict[int, int]:
+    """Inherited trial -> the trial that trained it from scratch (finished ones)."""
+    return {t.retrain_of: t.number for t in trials if t.retrain_of is not None and t.status == n.TRAINED_STATUS}
 
 
 def front(spec: StudySpec, store: Store) -> list[int]:
     """Numbers of the inherited trials on the inherited Pareto front."""
     rows = _rows(spec, store)
-    numbers = [t for t in _inherited(spec, store) if t in rows]
+    numbers = [t for t in _inherited(store.trials(spec.name)) if t in rows]
     values = np.array([rows[t] for t in numbers]).reshape(-1, len(spec.metric_names))
     return [numbers[i] for i in sorted(np.flatnonzero(nondominated(values, spec.directions)), key=lambda i: values[i, 0])]
 
@@ -93,12 +99,10 @@ def corrected(candidates: np.ndarray, x: np.ndarray, inherited: np.ndarray, real
 def next_design(spec: StudySpec, store: Store, tried: set[int] = frozenset()) -> int | None:
     """The inherited trial whose retraining most likely adds the most hypervolume to the retrained
     twins' (module docstring), other than those `tried`; None when every inherited design is retrained."""
-    rows, twins = _rows(spec, store), retrained(store, spec)
-    trials = store.trials(spec.name)
-    params = {t.number: dict(t.params) for t in trials}
+    rows, trials = _rows(spec, store), store.trials(spec.name)
+    twins, params = _twins(trials), {t.number: dict(t.params) for t in trials}
     pairs = [(t, r) for t, r in twins.items() if t in rows and r in rows]
-    left = {t.number for t in trials if t.inherited and t.status == n.TRAINED_STATUS} & set(rows)
-    pool = sorted(left - set(twins) - set(tried))
+    pool = sorted(set(_inherited(trials)) & set(rows) - set(twins) - set(tried))
     if not pool:
         return None
     x = features([params[t] for t in pool] + [params[t] for t, _ in pairs])
@@ -116,9 +120,9 @@ def pick(candidates: np.ndarray, x: np.ndarray, inherited: np.ndarray, real: np.
     Reference: the worst value seen on each objective, a tenth of its range further."""
     predicted = corrected(candidates, x, inherited, real, x_twins)
     seen = np.vstack([predicted, real, inherited])
-    signs = np.array([-1.0 if d == "maximize" else 1.0 for d in directions])
-    worst, best = (seen * signs).max(0), (seen * signs).min(0)
-    reference = list((worst + 0.1 * np.maximum(worst - best, 1e-12)) * signs)
+    flip = minimising(directions)
+    worst, best = (seen * flip).max(0), (seen * flip).min(0)
+    reference = list((worst + 0.1 * np.maximum(worst - best, 1e-12)) * flip)
     base = hypervolume(real, directions, reference)
     front = np.flatnonzero(nondominated(predicted, directions))
     gains = [hypervolume(np.vstack([real, predicted[i]]), directions, reference) - base for i in front]
@@ -127,8 +131,7 @@ def pick(candidates: np.ndarray, x: np.ndarray, inherited: np.ndarray, real: np.
 
 def retrained(store: Store, spec: StudySpec) -> dict[int, int]:
     """Inherited trial -> the trial that trained it from scratch (finished ones)."""
-    return {t.retrain_of: t.number for t in store.trials(spec.name)
-            if t.retrain_of is not None and t.status == n.TRAINED_STATUS}
+    return _twins(store.trials(spec.name))
 
 
 def retrain(spec: StudySpec, *, storage: str, numbers: list[int] | None = None, top: int | None = None,
@@ -142,8 +145,9 @@ def retrain(spec: StudySpec, *, storage: str, numbers: list[int] | None = None, 
     data = load_dataset(spec.dataset, data_dir)
     store = Store(storage, heartbeat=True)
     study = open_study(spec, store)
-    todo = [t for t in numbers or [] if t not in retrained(store, spec)]
-    count = len(todo) if top is None else max(0, top - len(retrained(store, spec)))
+    done = retrained(store, spec)
+    todo = [t for t in numbers or [] if t not in done]
+    count = len(todo) if top is None else max(0, top - len(done))
     progress = Progress(total=count, enabled=show_progress, objectives=spec.objectives)
     objective = Objective(spec, data, store, device, progress)
     try:

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ..pareto import nondominated
+from ..pareto import nondominated, signs as minimising
 from ..spec import StudySpec
 from ..store import Store, TrialRecord
 
@@ -83,11 +83,10 @@ def knee(spec: StudySpec, store: Store, trials: list[TrialRecord]) -> TrialRecor
     points = [p for p in store.points(spec.name, variants=False, trials=trials) if _usable(spec, p.metrics)]
     if not points:
         return trials[0]
-    signs = np.array([-1.0 if d == "maximize" else 1.0 for d in spec.directions])
-    values = np.array([[p.metrics[m] for m in spec.metric_names] for p in points]) * signs
+    values = np.array([[p.metrics[m] for m in spec.metric_names] for p in points]) * minimising(spec.directions)
     span = values.max(0) - values.min(0)
     scaled = (values - values.min(0)) / np.where(span > 0, span, 1.0)
-    front = nondominated(values, ["minimize"] * len(signs))
+    front = nondominated(values, ["minimize"] * len(spec.directions))
     distance = np.where(front, np.linalg.norm(scaled, axis=1), np.inf)
     chosen = points[int(np.argmin(distance))].trial
     return next(t for t in trials if t.number == chosen)

@@ -36,8 +36,8 @@ import torch
 from .._base import Budget, DataShape, Design, variant_name
 from ..layer_bits import variant_design
 from ..quant import Grid
-from ..stored import design_meta, envelope, stored_design as _stored_design
-from ..stored import to_array as _array, to_tensor as _tensor
+from ..stored import design_meta, envelope, stored_design as _stored_design, stored_shape
+from ..stored import to_array as _array, to_tensor as _tensor, trial_meta
 from ...errors import UserError
 from .network import Grids, Network
 from .params import EXC, EXC_TO_INH, INH, Setup
@@ -81,10 +81,8 @@ def network_state(trained: "Trained", design: Design, budget: Budget, shape: Dat
         arrays[f"variant{i}.assignment"] = _array(variant_labels.assignment)
         arrays[f"variant{i}.rng"] = _array(variant_labels.state)
     meta = {
-        "design": design_meta(design),
-        "train": dict(net.setup.train),
-        "shape": list(shape.shape), "n_classes": shape.n_classes, "n_inputs": net.n_inputs,
-        "seed": budget.seed, "device": str(net.device),
+        **trial_meta(design, shape, budget.seed, net.device),
+        "train": dict(net.setup.train), "n_inputs": net.n_inputs,
         **meta_net,
         "neuron": neuron_model(),
         "variants": [variant_name(params) for params, _ in variants],
@@ -119,9 +117,8 @@ def restore(network: dict[str, Any], device: str | torch.device = "cpu") -> Rest
     for name, value in meta["constants"].items():
         setattr(net, name, float(value))
     net.w, net.vth = _tensor(arrays["w"], device), _tensor(arrays["vth"], device)
-    net.generator.set_state(torch.from_numpy(np.array(arrays["rng.eval"])))
-    shape = DataShape(tuple(meta["shape"]), int(meta["n_classes"]))
-    return Restored(net, design, shape, _tensor(arrays["assignment"], device))
+    net.generator.set_state(_tensor(arrays["rng.eval"], "cpu"))
+    return Restored(net, design, stored_shape(meta), _tensor(arrays["assignment"], device))
 
 
 def variant_network(network: dict[str, Any], params: dict[str, Any],

@@ -191,10 +191,10 @@ def outcome(trained: Trained, design: Design, data: Dataset, budget: Budget) -> 
         # stochastic weight rounding is seeded as the final freeze() is
         return variant_weights(trained.model, design, variant, shape, device_generator(trained.device, budget.seed + 2))
 
-    def measured(variant: Design) -> Profile:
+    def measured(variant: Design, weights: tuple[Weights, NeuronConfig] | None = None) -> Profile:
         # every evaluation draws the same input spikes (rate coding) and state-rounding noise
         return measure(trained.model, variant, data, x_test, y_test, variant.timesteps,
-                       generator_copy(trained.generator), *weights_of(variant))
+                       generator_copy(trained.generator), *(weights or weights_of(variant)))
 
     asked = [(v, variant_design(design, v)) for v in budget.variants if set(v) <= set(ENGINE.variant_keys)]
     own, cfg = weights_of(design)
@@ -204,7 +204,7 @@ def outcome(trained: Trained, design: Design, data: Dataset, budget: Budget) -> 
         profiles = measure_steps(trained.model, design, data, x_test, y_test, steps, generator_copy(trained.generator),
                                  own, cfg)
         together = dict(zip(steps, profiles))
-    profile = together.get(design.timesteps) or measured(design)
+    profile = together.get(design.timesteps) or measured(design, (own, cfg))
     variants = tuple(Variant(v, together[d.timesteps] if set(v) == {"timesteps"} and together else measured(d))
                      for v, d in asked)
     return TrialOutcome(

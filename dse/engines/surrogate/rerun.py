@@ -18,7 +18,7 @@ from hwmodels import Profile
 
 from ..runtime import device_generator
 from .engine import measure, variant_design, variant_weights
-from ..stored import design_meta
+from ..stored import design_meta, to_array
 from .stored import evaluation_generator, restore
 
 
@@ -49,9 +49,8 @@ def variant_network(network: dict[str, Any], params: dict[str, Any]) -> dict[str
     weights, cfg = variant_weights(restored.model, restored.design, design, restored.shape,
                                    device_generator(restored.device, restored.seed + 2))
     arrays = dict(network["arrays"])
-    arrays.update({f"frozen.edge{i}": w.detach().cpu().numpy().copy() for i, w in enumerate(weights.edges)})
-    arrays["frozen.readout"] = weights.readout.detach().cpu().numpy().copy()
-    arrays["frozen.bias"] = weights.bias.detach().cpu().numpy().copy()
+    arrays.update({f"frozen.edge{i}": to_array(w) for i, w in enumerate(weights.edges)})
+    arrays["frozen.readout"], arrays["frozen.bias"] = to_array(weights.readout), to_array(weights.bias)
     meta = dict(network["meta"], design=design_meta(design))
     meta["neuron"] = dict(meta["neuron"], rounding=cfg.rounding)
     return {**network, "meta": meta, "arrays": arrays}

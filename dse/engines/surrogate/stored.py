@@ -23,12 +23,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import torch
 
 from .._base import Budget, DataShape, Design
 from ..runtime import Trained
-from ..stored import design_meta, envelope, load_module, module_arrays, stored_design as _stored_design, to_array
+from ..stored import envelope, load_module, module_arrays, stored_design as _stored_design, stored_shape, to_array
+from ..stored import to_tensor, trial_meta
 from .model import PlannedSNN, Weights
 from .neurons import NeuronConfig
 from .shapes import plan
@@ -43,12 +43,10 @@ def network_state(trained: Trained, design: Design, budget: Budget, shape: DataS
     arrays.update({f"frozen.edge{i}": to_array(w) for i, w in enumerate(frozen.edges)})
     arrays["frozen.readout"] = to_array(frozen.readout)
     arrays["frozen.bias"] = to_array(frozen.bias)
-    arrays["rng.eval"] = eval_generator.get_state().numpy().copy()
+    arrays["rng.eval"] = to_array(eval_generator.get_state())
     cfg = model.neuron_config(training=False)
     meta = {
-        "design": design_meta(design),
-        "shape": list(shape.shape), "n_classes": shape.n_classes,
-        "seed": budget.seed, "device": str(trained.device),
+        **trial_meta(design, shape, budget.seed, trained.device),
         "neuron": {"decay": cfg.decay, "threshold": cfg.threshold, "hard_reset": cfg.hard_reset,
                    "state_bits": design.neuron_bits if cfg.state_grid is not None else None,
                    "rounding": cfg.rounding},
@@ -80,17 +78,16 @@ def restore(network: dict[str, Any], device: str | torch.device = "cpu") -> Rest
     device = torch.device(device)
     meta, arrays = network["meta"], network["arrays"]
     design = stored_design(meta)
-    shape = DataShape(tuple(meta["shape"]), int(meta["n_classes"]))
+    shape = stored_shape(meta)
     model = PlannedSNN(design, plan(design, shape))
     load_module(model, arrays)
     model.to(device).eval()
     n_edges = sum(1 for k in arrays if k.startswith("frozen.edge"))
-    weights = Weights([torch.from_numpy(np.array(arrays[f"frozen.edge{i}"])).to(device) for i in range(n_edges)],
-                      torch.from_numpy(np.array(arrays["frozen.readout"])).to(device),
-                      torch.from_numpy(np.array(arrays["frozen.bias"])).to(device))
+    weights = Weights([to_tensor(arrays[f"frozen.edge{i}"], device) for i in range(n_edges)],
+                      to_tensor(arrays["frozen.readout"], device), to_tensor(arrays["frozen.bias"], device))
     model.frozen = weights
     return Restored(model, design, shape, weights, model.neuron_config(training=False),
-                    torch.from_numpy(np.array(arrays["rng.eval"])), int(meta["seed"]), device)
+                    to_tensor(arrays["rng.eval"], "cpu"), int(meta["seed"]), device)
 
 
 def evaluation_generator(restored: Restored) -> torch.Generator:

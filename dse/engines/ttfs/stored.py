@@ -30,10 +30,11 @@ import torch
 
 from .._base import Budget, DataShape, Design
 from ..runtime import Trained
-from ..stored import design_meta, envelope, load_module, module_arrays, stored_design as _stored_design
-from ..stored import to_array as _array, to_tensor as _tensor
+from ..stored import envelope, load_module, module_arrays, stored_design as _stored_design, stored_shape
+from ..stored import to_array as _array, to_tensor as _tensor, trial_meta
 from .model import Frozen, TTFSNet
 from .shapes import plan
+
 
 def frozen_arrays(net: Frozen) -> dict[str, np.ndarray]:
     """The arrays of a frozen network (``frozen.*``)."""
@@ -51,9 +52,7 @@ def network_state(trained: Trained, design: Design, budget: Budget, shape: DataS
     arrays = module_arrays(model)
     arrays.update(frozen_arrays(net))
     meta = {
-        "design": design_meta(design),
-        "shape": list(shape.shape), "n_classes": shape.n_classes,
-        "seed": budget.seed, "device": str(trained.device),
+        **trial_meta(design, shape, budget.seed, trained.device),
         "window": net.window, "theta0": net.theta0, "analog_input": net.analog_input,
         "layers": [{"name": p.name, "kind": p.kind, "pool": p.pool} for p in net.plan],
     }
@@ -81,7 +80,7 @@ def restore(network: dict[str, Any], device: str | torch.device = "cpu") -> Rest
     device = torch.device(device)
     meta, arrays = network["meta"], network["arrays"]
     design = stored_design(meta)
-    shape = DataShape(tuple(meta["shape"]), int(meta["n_classes"]))
+    shape = stored_shape(meta)
     model = TTFSNet(design, shape)
     load_module(model, arrays)
     model.to(device).eval()
