@@ -270,29 +270,49 @@ def test_the_differentiable_search_decodes_a_design_of_the_space_and_trains_it(t
 
 
 def test_a_designs_parameters_as_features() -> None:
-    from dse.study.retrain import features
+    from dse.study.retrain_pick import features
 
     got = features([{"a": 1, "b": "x", "c": True}, {"a": 3, "b": "y", "c": False}, {"b": "x", "c": True}])
     # a: scaled over those that have it, then a column marking who lacks it; b and c: one-hot by value
     assert got.tolist() == [[0, 0, 1, 0, 0, 1], [1, 0, 0, 1, 1, 0], [0, 1, 1, 0, 0, 1]]  # c: False, True
 
 
-def test_a_candidate_takes_the_gap_the_twins_predict_for_it() -> None:
-    from dse.study.retrain import RIDGE, corrected
+def test_a_design_is_summarised_by_its_precision_and_its_shares_of_operations() -> None:
+    from dse.study.retrain_pick import summary
 
+    got = summary({"engine": "surrogate", "cells": 2, "cell_bits": [1, 4], "weight_bits": 8, "pruning": 0.25,
+                   "ops": ["skip", "conv3x3", "skip", "conv1x1"], "hidden": [128, 32], "coding": "direct",
+                   "layer_bits": None})
+    assert got == {"cells": 2.0, "cell_bits.min": 0.0, "cell_bits.mean": 1.0, "weight_bits": 3.0, "pruning": 0.25,
+                   "ops='conv1x1'": 0.25, "ops='conv3x3'": 0.25, "ops='skip'": 0.5, "hidden.min": 32.0,
+                   "hidden.mean": 80.0, "coding": "direct", "layer_bits": None}
+
+
+def test_the_gap_model_corrects_accuracy_by_difference_and_costs_by_ratio() -> None:
+    from dse.study.retrain_pick import COST_SIGMA, PRIOR_TWINS, RIDGE, SIGMA, model
+
+    directions = ["maximize", "minimize"]
     candidates, x = np.array([[0.8, 100.0], [0.5, 10.0]]), np.array([[0.0], [1.0]])
     none = np.zeros((0, 2))
-    assert (corrected(candidates, x, none, none, np.zeros((0, 1))) == candidates).all()  # no twin: as inherited
-    # one twin: its gap, everywhere (nothing to tell the designs apart by)
-    got = corrected(candidates, x, np.array([[0.7, 50.0]]), np.array([[0.5, 55.0]]), np.array([[1.0]]))
-    assert got == pytest.approx(candidates + [-0.2, 5.0])
+    predicted, spread = model(candidates, x, none, none, np.zeros((0, 1)), directions)
+    assert predicted == pytest.approx(candidates)  # no twin: as inherited, the prior spread at leverage 1
+    assert spread == pytest.approx(np.sqrt(2) * np.array([[SIGMA, COST_SIGMA * 100], [SIGMA, COST_SIGMA * 10]]))
+    # one twin at x = 1: accuracy 0.2 lower, a cost 10 % higher, everywhere (nothing to tell designs apart by)
+    predicted, spread = model(candidates, x, np.array([[0.7, 50.0]]), np.array([[0.5, 55.0]]), np.array([[1.0]]),
+                              directions)
+    assert predicted == pytest.approx(np.array([[0.6, 110.0], [0.3, 11.0]]))
+    # the spread: the prior alone (no residual), sqrt(1 + leverage), leverage 1/1 + (x - 1)^2 / ridge;
+    # a cost's spread is relative (log scale), so in its own units times the predicted cost
+    variance = PRIOR_TWINS * np.array([SIGMA, COST_SIGMA]) ** 2 / (PRIOR_TWINS + 1)
+    far, near = np.sqrt((2 + 1 / RIDGE) * variance), np.sqrt(2 * variance)
+    assert spread == pytest.approx(np.array([far, near]) * [[1, 110.0], [1, 11.0]])
     # two twins, feature 0 and 1, accuracy gaps 0 and -0.2: centred, x = -+0.5, gap = +-0.1, so
     # beta = (0.5 x -0.1 x 2) / (0.5 x 0.5 x 2 + ridge) and the gap at x is -0.1 + (x - 0.5) beta
     twins, reals = np.array([[0.9, 50.0], [0.9, 50.0]]), np.array([[0.9, 50.0], [0.7, 50.0]])
     beta = -0.1 / (0.5 + RIDGE)
-    got = corrected(candidates, x, twins, reals, np.array([[0.0], [1.0]]))
-    assert got[:, 0] == pytest.approx([0.8 - 0.1 - 0.5 * beta, 0.5 - 0.1 + 0.5 * beta])
-    assert got[:, 1] == pytest.approx([100.0, 10.0])
+    predicted, _ = model(candidates, x, twins, reals, np.array([[0.0], [1.0]]), directions)
+    assert predicted[:, 0] == pytest.approx([0.8 - 0.1 - 0.5 * beta, 0.5 - 0.1 + 0.5 * beta])
+    assert predicted[:, 1] == pytest.approx([100.0, 10.0])
 
 
 def test_retrain_picks_the_design_adding_most_to_the_retrained_front() -> None:
@@ -300,15 +320,28 @@ def test_retrain_picks_the_design_adding_most_to_the_retrained_front() -> None:
     C 13.57). Its twin comes back at 0.62: taken at their word, A = (0.9, 100) would add most
     ((0.9 - 0.62) x 9 = 2.52 against B's 1.2); corrected by C's gap (-0.18), A = (0.72, 100) adds 0.9
     and B = (0.42, 10) adds (0.42 - 0.382) x 40 = 1.52: B."""
-    from dse.study.retrain import pick
+    from dse.study.retrain_pick import pick
 
     directions = ["maximize", "minimize"]
     a, b, c = [0.9, 100.0], [0.6, 10.0], [0.8, 50.0]
     none, x3, x1 = np.zeros((0, 2)), np.zeros((3, 1)), np.zeros((1, 1))
     assert pick(np.array([a, b, c]), x3, none, none, np.zeros((0, 1)), directions) == 2
     assert pick(np.array([a, b]), x3[:2], np.array([c]), np.array([[0.62, 50.0]]), x1, directions) == 1
-    at_their_word = np.array([[0.62, 50.0]])  # a twin with no gap: A and B uncorrected
-    assert pick(np.array([a, b]), x3[:2], at_their_word, at_their_word, x1, directions) == 0
+
+
+def test_a_design_the_model_is_unsure_of_is_worth_more_than_its_predicted_values() -> None:
+    """Two designs predicted alike, both dominated by the twin at their predicted values (so neither adds
+    anything taken at its word); the one unlike every twin (feature 1, the twins' 0) has the wider spread,
+    so more of its draws land beyond the twin: it is picked, whichever comes first."""
+    from dse.study.retrain_pick import model, pick
+
+    directions = ["maximize", "minimize"]
+    twin = np.array([[0.9, 50.0]])
+    candidates = np.array([[0.85, 55.0], [0.85, 55.0]])
+    for x, unlike in ((np.array([[0.0], [1.0]]), 1), (np.array([[1.0], [0.0]]), 0)):
+        _, spread = model(candidates, x, twin, twin, np.zeros((1, 1)), directions)
+        assert spread[unlike, 0] > spread[1 - unlike, 0]
+        assert pick(candidates, x, twin, twin, np.zeros((1, 1)), directions) == unlike
 
 
 def test_the_supernet_learning_rate_falls_along_a_cosine_to_zero() -> None:
