@@ -36,6 +36,7 @@ picking with the trained accuracies known 1.030.
 from __future__ import annotations
 
 import math
+from statistics import NormalDist
 from typing import Any, Mapping
 
 import numpy as np
@@ -151,8 +152,6 @@ def pick(candidates: np.ndarray, x: np.ndarray, inherited: np.ndarray, real: np.
 def _draws(objectives: int) -> np.ndarray:
     """DRAWS standard-normal points, a Latin hypercube: the quantiles of DRAWS equal slices, shuffled
     per objective by a fixed seed (so a pick is the same every time)."""
-    from scipy.stats import norm
-
-    quantiles = norm.ppf((np.arange(DRAWS) + 0.5) / DRAWS)
+    quantiles = np.array([NormalDist().inv_cdf((k + 0.5) / DRAWS) for k in range(DRAWS)])
     rng = np.random.default_rng(0)
     return np.column_stack([rng.permutation(quantiles) for _ in range(objectives)])
