@@ -4,8 +4,8 @@
     seconds have passed. (b) ``search = "supernet"``: a supernet trained for ``--share`` x B
     seconds, then designs evaluated with inherited weights until B seconds have passed in all.
 Then ``--designs`` designs of (b)'s fronts are trained from scratch, picked one at a time as
-``dse retrain --top`` picks them (the likeliest to add the most hypervolume, inherited values
-corrected by the twins retrained before): Kendall's tau between their inherited and
+``dse retrain --top`` picks them (the most expected hypervolume gain, values predicted from the
+gaps of the twins retrained before: dse/study/retrain_pick.py): Kendall's tau between their inherited and
 standalone accuracy, the mean gap, and the hypervolume of the retrained designs against (a)'s
 front (reference: accuracy 0 and 1.1 x the worst cost of any point). One JSON line per figure; the last three are the issue's targets.
 
