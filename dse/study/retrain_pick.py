@@ -26,9 +26,9 @@ hyper-parameters to fit on five points.
   permutation per objective). Taking the predicted values at their word picks the design the model
   over-rates most.
 
-Simulated on LitE digits (792 inherited designs of a one-shot study, each also trained alone; 20
-picks from each of 8 random pools of 594 of them; hypervolume of the 20 over that of 124 designs a
-per-trial search trained in the same study's budget): the previous model (every searched key as a
+Simulated on LitE digits (``benchmarks/retrain_picks.py``: 792 inherited designs of a one-shot
+study, each also trained alone; 20 picks from each of 8 random pools of 594 of them; hypervolume of
+the 20 over that of the 124 designs a per-trial search trained in the same time budget): the previous model (every searched key as a
 feature, linear costs, predicted values at their word) 0.972 on average; this one 0.996 (0.985-1.010);
 picking with the trained accuracies known 1.030.
 """
