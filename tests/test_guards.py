@@ -65,6 +65,22 @@ def test_a_truncated_or_corrupt_sqlite_file_is_one_line_without_sql(workdir, tin
                                    "(database disk image is malformed)"]
 
 
+def test_a_database_being_written_is_not_called_truncated(workdir) -> None:
+    """SQLite writes page 1 (the page count) before the pages that extend the file: a worker starting
+    beside one creating the study must not refuse it while a journal or write-ahead log is beside it."""
+    from dse.store.url import _sqlite_file_problem
+
+    db = workdir / "x.db"
+    whole = sqlite_file(db)
+    db.write_bytes(whole[:8192])
+    assert "is truncated: 8192 bytes" in _sqlite_file_problem(db)
+    for suffix in ("-journal", "-wal"):
+        beside = workdir / f"x.db{suffix}"
+        beside.write_bytes(b"")
+        assert _sqlite_file_problem(db) is None
+        beside.unlink()
+
+
 def test_a_password_is_masked_in_every_line(workdir, tiny_spec, capsys) -> None:
     spec = tiny_spec(n_trials=1)
     url, masked = "postgresql+psycopg://dse:s3cret@127.0.0.1:1/dse", "postgresql+psycopg://dse:***@127.0.0.1:1/dse"

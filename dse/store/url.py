@@ -43,7 +43,24 @@ def check_storage(url: str) -> None:
 
 def _sqlite_file_problem(path: Path) -> str | None:
     """What is wrong with an existing, non-empty file as an SQLite database: its header, or a
-    size below the pages the header declares (a truncated copy); None when it looks whole."""
+    size below the pages the header declares (a truncated copy); None when it looks whole.
+
+    A database another process is writing (a ``-journal`` or ``-wal`` file beside it) is not judged
+    by its size: SQLite writes page 1, which holds the page count, before the pages that extend the
+    file, so a worker starting beside one creating the study could see it "truncated". A size
+    mismatch seen with no such file is read again before it is called truncation (a commit may have
+    finished, and deleted its journal, in between).
+    """
+    for attempt in range(2):
+        if any(Path(f"{path}{suffix}").exists() for suffix in ("-journal", "-wal")):
+            return None
+        problem = _sqlite_header_problem(path)
+        if problem is None or not problem.startswith(f"{path} is truncated") or attempt == 1:
+            return problem
+    return None
+
+
+def _sqlite_header_problem(path: Path) -> str | None:
     try:
         if not path.is_file() or (size := path.stat().st_size) == 0:
             return None  # absent or empty: SQLite makes a new database there
