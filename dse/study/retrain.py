@@ -12,7 +12,7 @@ Which designs:
 - ``--top K`` (:func:`next_design`, one at a time): the design whose retraining adds the most
   expected hypervolume to the designs retrained so far. Inherited values are biased, and not
   uniformly (on the LitE digits space a 1-bit design inherits about 0.06-0.13 more accuracy than
-  it reaches trained alone, a 4-bit one 0.05-0.09 less), so each pick learns from the twins already
+  it reaches trained alone, a 4- or 8-bit one 0.03-0.09 less), so each pick learns from the twins already
   retrained: :mod:`.retrain_pick` predicts every inherited design's retrained values and their
   spread from the twins' gaps, and picks by expected gain among the designs that may lead.
 """
