@@ -25,7 +25,6 @@ import json
 import math
 import random
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -85,7 +84,7 @@ def train_alone(job: tuple[str, dict, int]) -> tuple[int, list[float]]:
     return number, [metrics[m] for m in spec.metric_names]
 
 
-def standalone(args: argparse.Namespace, spec, trials: dict, numbers: list[int]) -> dict[int, np.ndarray]:
+def standalone(args: argparse.Namespace, trials: dict, numbers: list[int]) -> dict[int, np.ndarray]:
     cache = Path(args.storage) / "standalone.jsonl"
     known = {}
     if cache.exists():
@@ -134,7 +133,7 @@ def main() -> None:
     numbers = sorted(points)
     values = np.array([points[t] for t in numbers])
     picked = [numbers[i] for i in chosen(values, directions, args.layers, args.random)]
-    real = standalone(args, replace(base, name="oneshot-b"), trials, picked)
+    real = standalone(args, trials, picked)
     per_trial = np.array([[p.metrics[m] for m in names] for p in store.points("oneshot-a", variants=False)
                           if p.status == "trained"])
     everything = np.vstack([per_trial, values, *real.values()])

@@ -51,31 +51,22 @@ def _sqlite_file_problem(path: Path) -> str | None:
     mismatch seen with no such file is read again before it is called truncation (a commit may have
     finished, and deleted its journal, in between).
     """
-    for attempt in range(2):
-        if any(Path(f"{path}{suffix}").exists() for suffix in ("-journal", "-wal")):
+    for _ in range(2):
+        try:
+            if not path.is_file() or (size := path.stat().st_size) == 0:
+                return None  # absent or empty: SQLite makes a new database there
+            with path.open("rb") as f:
+                header = f.read(100)
+        except OSError:
+            return None  # the driver says why it cannot open it
+        if len(header) < 100 or not header.startswith(SQLITE_HEADER):
+            return f"{path} does not start with the SQLite header"
+        page_size = int.from_bytes(header[16:18], "big") or 1
+        page_size = 65536 if page_size == 1 else page_size
+        pages = int.from_bytes(header[28:32], "big") if header[92:96] == header[24:28] else 0  # 0: count not valid
+        if size >= pages * page_size or any(Path(f"{path}{s}").exists() for s in ("-journal", "-wal")):
             return None
-        problem = _sqlite_header_problem(path)
-        if problem is None or not problem.startswith(f"{path} is truncated") or attempt == 1:
-            return problem
-    return None
-
-
-def _sqlite_header_problem(path: Path) -> str | None:
-    try:
-        if not path.is_file() or (size := path.stat().st_size) == 0:
-            return None  # absent or empty: SQLite makes a new database there
-        with path.open("rb") as f:
-            header = f.read(100)
-    except OSError:
-        return None  # the driver says why it cannot open it
-    if len(header) < 100 or not header.startswith(SQLITE_HEADER):
-        return f"{path} does not start with the SQLite header"
-    page_size = int.from_bytes(header[16:18], "big") or 1
-    page_size = 65536 if page_size == 1 else page_size
-    pages = int.from_bytes(header[28:32], "big")
-    if header[92:96] == header[24:28] and size < pages * page_size:  # the page count is valid
-        return f"{path} is truncated: {size} bytes, its header declares {pages} pages of {page_size}"
-    return None
+    return f"{path} is truncated: {size} bytes, its header declares {pages} pages of {page_size}"
 
 
 def open_error(url: str, exc: sa.exc.DBAPIError) -> UserError:

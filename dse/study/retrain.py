@@ -64,12 +64,12 @@ def next_design(spec: StudySpec, store: Store, tried: set[int] = frozenset()) ->
     """The inherited trial whose retraining most likely adds the most hypervolume to the retrained
     twins' (module docstring), other than those `tried`; None when every inherited design is retrained."""
     rows, trials = _rows(spec, store), store.trials(spec.name)
-    twins, described = _twins(trials), {t.number: summary(t.design or t.params) for t in trials}
+    twins, stored = _twins(trials), {t.number: t.design or t.params for t in trials}
     pairs = [(t, r) for t, r in twins.items() if t in rows and r in rows]
     pool = sorted(set(_inherited(trials)) & set(rows) - set(twins) - set(tried))
     if not pool:
         return None
-    x = features([described[t] for t in pool] + [described[t] for t, _ in pairs])
+    x = features([summary(stored[t]) for t in [*pool, *(t for t, _ in pairs)]])
     inherited = np.array([rows[t] for t, _ in pairs]).reshape(-1, len(spec.metric_names))
     real = np.array([rows[r] for _, r in pairs]).reshape(-1, len(spec.metric_names))
     return pool[pick(np.array([rows[t] for t in pool]), x[:len(pool)], inherited, real, x[len(pool):],

@@ -112,7 +112,8 @@ def model(candidates: np.ndarray, x: np.ndarray, inherited: np.ndarray, real: np
     logged = costs(directions, candidates, inherited, real)
     scale = lambda v: np.where(logged, np.log(np.where(logged, v, 1.0)), v)  # noqa: E731
     predicted = scale(candidates)
-    spread = np.ones(candidates.shape) * np.where(logged, COST_SIGMA, SIGMA) * math.sqrt(2.0)  # no twin: prior, leverage 1
+    prior = np.where(logged, COST_SIGMA, SIGMA) ** 2
+    spread = np.sqrt(np.outer(np.full(len(candidates), 2.0), prior))  # no twin: the prior at leverage 1
     if len(real):
         gaps = scale(real) - scale(inherited)
         mean_x, mean_gap = x_twins.mean(0), gaps.mean(0)
@@ -120,7 +121,6 @@ def model(candidates: np.ndarray, x: np.ndarray, inherited: np.ndarray, real: np
         inverse = np.linalg.inv(centred.T @ centred + RIDGE * np.eye(x.shape[1]))
         beta = inverse @ centred.T @ (gaps - mean_gap)
         residuals = gaps - mean_gap - centred @ beta
-        prior = np.where(logged, COST_SIGMA, SIGMA) ** 2
         variance = (PRIOR_TWINS * prior + (residuals ** 2).sum(0)) / (PRIOR_TWINS + len(real))
         offset = x - mean_x
         leverage = 1.0 / len(real) + np.einsum("ij,jk,ik->i", offset, inverse, offset)
