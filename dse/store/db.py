@@ -11,19 +11,18 @@ number of workers on any number of machines.
 from __future__ import annotations
 
 import json
-import math
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 
 import sqlalchemy as sa
 
 from hwmodels import Profile
 
-from ..errors import StudyNotFound, UserError
+from ..errors import UserError
 from . import names
 from .claims import Claims
 from .lost import GRACE_SECONDS, HEARTBEAT_SECONDS
@@ -31,13 +30,10 @@ from .reader import Reader
 from .schema import (SCHEMA_VERSION, metadata, metrics_table, migrate, o_trial_attrs, o_trial_system_attrs,
                      profiles_table, schema_table, variants_table)
 from .updates import _insert_metrics, apply_rescore
+from .names import DEFAULT_URL
 from .url import EXAMPLE_URLS, check_storage, open_error, shown
 
-from .names import DEFAULT_URL
 INIT_ATTEMPTS = 5
-GRACE_SECONDS = 30
-LOST_REASON = (f"worker lost: no heartbeat for {GRACE_SECONDS} s (its process died or lost the database); "
-               f"its design is claimed afresh")
 
 
 @dataclass(frozen=True)
