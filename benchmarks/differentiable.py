@@ -31,6 +31,8 @@ from dse.study import quiet_optuna, run_study
 from dse.study.differentiable import run_search, template
 from dse.study.scoring import budget, score
 
+import search_common
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -81,7 +83,7 @@ def main() -> None:
 
     a, s = front_values(store, joint), front_values(store, sequential)
     everything = np.vstack([a, s, mine])
-    reference = [0.0 if d == "maximize" else 1.1 * everything[:, i].max() for i, d in enumerate(joint.directions)]
+    reference = search_common.reference(everything, joint.directions)
     emit("budget_s", args.budget)
     emit("joint_designs", len(a))
     emit("sequential_designs", len(s))

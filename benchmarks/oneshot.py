@@ -36,6 +36,8 @@ from dse.study import quiet_optuna, run_study
 from dse.study.oneshot import ensure_supernet
 from dse.study.retrain import retrain
 
+import search_common
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -93,7 +95,7 @@ def main() -> None:
     a, b_inherited = values(store, per_trial), values(store, one_shot, set(accuracy) - set(twins.values()))
     b_retrained = values(store, one_shot, set(twins.values()))
     everything = np.vstack([a, b_inherited, b_retrained])
-    reference = [0.0 if d == "maximize" else 1.1 * everything[:, i].max() for i, d in enumerate(base.directions)]
+    reference = search_common.reference(everything, base.directions)
     hv_a = hypervolume(a, base.directions, reference)
     hv_b = hypervolume(b_retrained, base.directions, reference)
     emit("budget_s", args.budget)

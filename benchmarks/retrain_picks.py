@@ -34,6 +34,8 @@ from dse.spec import load_spec
 from dse.store import Store
 from dse.study.retrain_pick import features, pick, summary
 
+import search_common
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -137,7 +139,7 @@ def main() -> None:
     per_trial = np.array([[p.metrics[m] for m in names] for p in store.points("oneshot-a", variants=False)
                           if p.status == "trained"])
     everything = np.vstack([per_trial, values, *real.values()])
-    reference = [0.0 if d == "maximize" else 1.1 * everything[:, i].max() for i, d in enumerate(directions)]
+    reference = search_common.reference(everything, directions)
     hv_per_trial = hypervolume(per_trial, directions, reference)
     x = {t: summary(trials[t].design) for t in picked}
     pools = [sorted(random.Random(k).sample(picked, int(args.share * len(picked)))) for k in range(args.pools)]

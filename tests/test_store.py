@@ -168,7 +168,6 @@ def test_the_hypervolume_by_hand() -> None:
     assert hypervolume(np.array([[0.9, 30.0]]), ["maximize", "minimize"], [0.0, 20.0]) == 0.0  # beyond the reference
 
 
-
 def test_sqlite_commits_skip_the_disk_wait_only_in_wal_mode(tmp_path: Path) -> None:
     """WAL databases run synchronous=NORMAL on every connection (ours and Optuna's); a database left
     in rollback-journal mode keeps FULL, where NORMAL could corrupt it on a power cut."""
@@ -180,7 +179,8 @@ def test_sqlite_commits_skip_the_disk_wait_only_in_wal_mode(tmp_path: Path) -> N
     assert [synchronous(store.engine), synchronous(store.optuna.engine)] == [1, 1]
     reader = Store(f"sqlite:///{tmp_path / 'wal.db'}", create=False)
     assert synchronous(reader.engine) == 1
-    store.engine.dispose(), store.optuna.engine.dispose(), reader.engine.dispose()
+    for engine in (store.engine, store.optuna.engine, reader.engine):
+        engine.dispose()
     with sa.create_engine(f"sqlite:///{tmp_path / 'wal.db'}").connect() as conn:
         conn.exec_driver_sql("PRAGMA journal_mode=DELETE")
     assert synchronous(Store(f"sqlite:///{tmp_path / 'wal.db'}", create=False).engine) == 2

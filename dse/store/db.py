@@ -30,7 +30,6 @@ from .reader import Reader
 from .schema import (SCHEMA_VERSION, metadata, metrics_table, migrate, o_trial_attrs, o_trial_system_attrs,
                      profiles_table, schema_table, variants_table)
 from .updates import _insert_metrics, apply_rescore
-from .names import DEFAULT_URL
 from .url import EXAMPLE_URLS, check_storage, open_error, shown
 
 INIT_ATTEMPTS = 5
@@ -49,7 +48,7 @@ class MetricRow:
 class Store(Reader, Claims):
     """Optuna's storage and snn-dse's tables on one database."""
 
-    def __init__(self, url: str = DEFAULT_URL, *, heartbeat: bool = False, create: bool = True,
+    def __init__(self, url: str = names.DEFAULT_URL, *, heartbeat: bool = False, create: bool = True,
                  on_lost: Any = None) -> None:
         """Open (and with `create`, make) the database; readers pass ``create=False`` so that a
         mistyped SQLite path is refused instead of leaving an empty database behind. With

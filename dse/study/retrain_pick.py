@@ -113,7 +113,7 @@ def model(candidates: np.ndarray, x: np.ndarray, inherited: np.ndarray, real: np
     scale = lambda v: np.where(logged, np.log(np.where(logged, v, 1.0)), v)  # noqa: E731
     predicted = scale(candidates)
     prior = np.where(logged, COST_SIGMA, SIGMA) ** 2
-    spread = np.sqrt(np.outer(np.full(len(candidates), 2.0), prior))  # no twin: the prior at leverage 1
+    spread = np.tile(np.sqrt(2.0 * prior), (len(candidates), 1))  # no twin: the prior at leverage 1
     if len(real):
         gaps = scale(real) - scale(inherited)
         mean_x, mean_gap = x_twins.mean(0), gaps.mean(0)
