@@ -96,3 +96,27 @@ def _volume(v: np.ndarray, ref: np.ndarray) -> float:
     levels = np.r_[v[:, -1], ref[-1]]
     return float(sum((levels[i + 1] - levels[i]) * _volume(v[: i + 1, :-1], ref[:-1])
                      for i in range(len(v)) if levels[i + 1] > levels[i]))
+
+
+def spread(values: np.ndarray, directions: list[str], k: int) -> list[int]:
+    """Rows of `values` (a front), `k` of them spread over it (all rows if there are no more than `k`).
+
+    Each objective is scaled to [0, 1] over the rows, a minimised one whose values are all positive (a
+    cost) on the log scale, since costs span orders of magnitude and a design twice as cheap is as far
+    from its neighbour at 1 kbit as at 1 Mbit. The first row is the best on the first objective; each
+    next one is the row farthest (Euclidean, scaled) from those already chosen: Gonzalez's greedy
+    k-centre, within a factor 2 of the most even spread.
+    """
+    v = np.asarray(values, dtype=float).reshape(len(values), len(directions))
+    if len(v) <= k:
+        return list(range(len(v)))
+    logged = np.array([d == "minimize" and bool((v[:, j] > 0).all()) for j, d in enumerate(directions)])
+    v = np.where(logged, np.log(np.where(logged, v, 1.0)), v) * signs(directions)
+    v = (v - v.min(0)) / np.maximum(v.max(0) - v.min(0), 1e-12)
+    chosen = [int(np.argmin(v[:, 0]))]
+    distance = np.linalg.norm(v - v[chosen[0]], axis=1)
+    while len(chosen) < k:
+        row = int(np.argmax(distance))
+        chosen.append(row)
+        distance = np.minimum(distance, np.linalg.norm(v - v[row], axis=1))
+    return chosen

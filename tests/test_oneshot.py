@@ -214,7 +214,7 @@ def test_retrain_trains_the_inherited_front_as_trials_linked_to_their_twins(tmp_
     from dse.cli import main
     from dse.report.data import build
     from dse.report.tables import twins
-    from dse.study.retrain import retrain
+    from dse.study.retrain import front, retrain, retrained, spread_front
 
     url = f"sqlite:///{tmp_path / 'o.db'}"
     spec = spec_of(DENSE, n_trials=4)
@@ -245,6 +245,16 @@ def test_retrain_trains_the_inherited_front_as_trials_linked_to_their_twins(tmp_
     assert shown[0] == "inherited_trial,retrained_trial,predicted_accuracy,real_accuracy"
     assert sorted(int(line.split(",")[0]) for line in shown[1:]) == sorted(linked)
     assert len(store.trials(spec.name)) == 6
+    with pytest.raises(SystemExit) as exit_info:
+        main(["retrain", spec.name, "--storage", url, "--pareto", "--top", "2", "--spread", "2"])
+    assert exit_info.value.code == 2  # one way of choosing
+    spread = spread_front(spec, store, 2)
+    assert len(spread) == 2 and set(spread) <= set(front(spec, store))
+    main(["retrain", spec.name, "--storage", url, "--pareto", "--spread", "2", "--quiet", "--format", "csv"])
+    out, err = capsys.readouterr()
+    assert sorted(int(line.split(",")[0]) for line in out.splitlines()[1:]) == sorted(spread)
+    assert set(spread) <= set(retrained(store, spec))
+    assert len(store.trials(spec.name)) == 6 + len(set(spread) - set(linked))  # only those not yet retrained
 
 
 def test_the_differentiable_search_decodes_a_design_of_the_space_and_trains_it(tmp_path) -> None:
@@ -313,6 +323,33 @@ def test_the_gap_model_corrects_accuracy_by_difference_and_costs_by_ratio() -> N
     predicted, _ = model(candidates, x, twins, reals, np.array([[0.0], [1.0]]), directions)
     assert predicted[:, 0] == pytest.approx([0.8 - 0.1 - 0.5 * beta, 0.5 - 0.1 + 0.5 * beta])
     assert predicted[:, 1] == pytest.approx([100.0, 10.0])
+
+
+def test_designs_spread_over_a_front_by_scaled_and_logged_objectives() -> None:
+    """Accuracy (max) scaled: -0.9 .. -0.5 -> 0, .125, .25, .5, 1; memory (a cost) by log, scaled:
+    1, .85, .5, .35, 0. First the most accurate (row 0), then the farthest from it (row 4: sqrt 2), then
+    the farthest from both: row 3 (0.61 from row 4) before row 2 (0.56 from row 0). On a linear
+    memory scale row 2 would come third (0.76 against row 3's 0.50): costs are spread by ratio."""
+    from dse.pareto import spread
+
+    values = np.array([[0.9, 1000.0], [0.85, 500.0], [0.8, 100.0], [0.7, 50.0], [0.5, 10.0]])
+    assert spread(values, ["maximize", "minimize"], 3) == [0, 4, 3]
+    assert spread(values, ["maximize", "maximize"], 3) == [0, 4, 2]  # memory maximised: not a cost, linear
+    assert spread(values, ["maximize", "minimize"], 5) == [0, 1, 2, 3, 4] == spread(values, ["maximize", "minimize"], 9)
+    assert spread(np.zeros((0, 2)), ["maximize", "minimize"], 3) == []
+
+
+def test_retrain_reports_how_faithfully_the_inherited_accuracies_rank(capsys) -> None:
+    """Pairs of 4: one discordant (the 2nd and 3rd swap), so tau = (5 - 1) / 6; gaps .05, .1, -.05, .1."""
+    import pandas as pd
+
+    from dse.cli.retrain import _ranking
+
+    _ranking(pd.DataFrame({"predicted_accuracy": [0.5, 0.6, 0.7, 0.8], "real_accuracy": [0.55, 0.7, 0.65, 0.9]}))
+    assert capsys.readouterr().err.strip() == ("Kendall's tau, predicted against real accuracy over 4 designs: "
+                                               "0.667; mean gap (real - predicted): +0.0500")
+    _ranking(pd.DataFrame({"predicted_accuracy": [0.5, 0.6], "real_accuracy": [0.55, 0.7]}))
+    assert capsys.readouterr().err == ""  # two designs rank nothing worth a figure
 
 
 def test_retrain_picks_the_design_adding_most_to_the_retrained_front() -> None:

@@ -9,6 +9,9 @@ report then shows the retrained accuracy beside the predicted one.
 Which designs:
 
 - ``--pareto`` alone (:func:`front`): every design of the inherited front.
+- ``--spread K`` (:func:`spread_front`): K designs of the inherited front spread evenly over it
+  (:func:`dse.pareto.spread`), chosen before any is trained: how faithfully the supernet ranks
+  designs, measured over the whole front rather than where retraining pays most.
 - ``--top K`` (:func:`next_design`, one at a time): the design whose retraining adds the most
   expected hypervolume to the designs retrained so far. Inherited values are biased, and not
   uniformly (on the LitE digits space a 1-bit design inherits about 0.06-0.13 more accuracy than
@@ -24,7 +27,7 @@ import math
 import numpy as np
 
 from ..data import load_dataset
-from ..pareto import nondominated
+from ..pareto import nondominated, spread
 from ..progress import Progress
 from ..spec import StudySpec
 from ..store import Store
@@ -58,6 +61,13 @@ def front(spec: StudySpec, store: Store) -> list[int]:
     numbers = [t for t in _inherited(store.trials(spec.name)) if t in rows]
     values = np.array([rows[t] for t in numbers]).reshape(-1, len(spec.metric_names))
     return [numbers[i] for i in sorted(np.flatnonzero(nondominated(values, spec.directions)), key=lambda i: values[i, 0])]
+
+
+def spread_front(spec: StudySpec, store: Store, k: int) -> list[int]:
+    """Numbers of `k` inherited trials spread over the inherited Pareto front (all of it if smaller),
+    by their objective values, in the order :func:`dse.pareto.spread` chose them."""
+    rows, numbers = _rows(spec, store), front(spec, store)
+    return [numbers[i] for i in spread(np.array([rows[t] for t in numbers]), spec.directions, k)]
 
 
 def next_design(spec: StudySpec, store: Store, tried: set[int] = frozenset()) -> int | None:
