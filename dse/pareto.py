@@ -5,6 +5,8 @@ completed trials publicly (``study.best_trials``), while a report needs the
 front of every pair of objectives and of every design point (variants
 included). Two objectives take one sort, O(n log n); more are compared in
 blocks of rows, so memory stays O(block x n) however many points there are.
+Beside it: the hypervolume of a front, and K points spread evenly over one (``spread``, what
+``dse retrain --spread`` trains).
 """
 
 from __future__ import annotations
@@ -98,6 +100,12 @@ def _volume(v: np.ndarray, ref: np.ndarray) -> float:
                      for i in range(len(v)) if levels[i + 1] > levels[i]))
 
 
+def costs(directions: list[str], *values: np.ndarray) -> np.ndarray:
+    """Which objectives are costs, compared by ratio rather than difference: minimised, every value positive."""
+    seen = np.vstack([np.asarray(v, dtype=float).reshape(-1, len(directions)) for v in values])
+    return np.array([d == "minimize" and bool((seen[:, j] > 0).all()) for j, d in enumerate(directions)])
+
+
 def spread(values: np.ndarray, directions: list[str], k: int) -> list[int]:
     """Rows of `values` (a front), `k` of them spread over it (all rows if there are no more than `k`).
 
@@ -110,7 +118,7 @@ def spread(values: np.ndarray, directions: list[str], k: int) -> list[int]:
     v = np.asarray(values, dtype=float).reshape(len(values), len(directions))
     if len(v) <= k:
         return list(range(len(v)))
-    logged = np.array([d == "minimize" and bool((v[:, j] > 0).all()) for j, d in enumerate(directions)])
+    logged = costs(directions, v)
     v = np.where(logged, np.log(np.where(logged, v, 1.0)), v) * signs(directions)
     v = (v - v.min(0)) / np.maximum(v.max(0) - v.min(0), 1e-12)
     chosen = [int(np.argmin(v[:, 0]))]

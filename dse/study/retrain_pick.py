@@ -41,7 +41,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ..pareto import hypervolume, nondominated, signs
+from ..pareto import costs, hypervolume, nondominated, signs
 
 RIDGE = 0.3
 """L2 penalty of the gap regression (features scaled to [0, 1])."""
@@ -97,12 +97,6 @@ def _columns(values: list) -> list[list[float]]:
     low, span = min(numbers), max(max(numbers) - min(numbers), 1e-12)
     scaled = [[(v - low) / span if v is not None else 0.0 for v in values]]
     return scaled + ([[float(v is None) for v in values]] if len(numbers) < len(values) else [])
-
-
-def costs(directions: list[str], *values: np.ndarray) -> np.ndarray:
-    """Which objectives are costs corrected by ratio: minimised, every value positive."""
-    seen = np.vstack([v.reshape(-1, len(directions)) for v in values])
-    return np.array([d == "minimize" and bool((seen[:, j] > 0).all()) for j, d in enumerate(directions)])
 
 
 def model(candidates: np.ndarray, x: np.ndarray, inherited: np.ndarray, real: np.ndarray, x_twins: np.ndarray,
