@@ -14,7 +14,9 @@ from ._common import check_device, cli, emit, output_options, storage_option
 @click.option("--pareto", is_flag=True, help="Retrain the Pareto front of the inherited designs (required).")
 @click.option("--top", type=click.IntRange(min=1), default=None, metavar="K",
               help="K designs, picked one at a time: the one most likely to add the most hypervolume to those "
-                   "retrained, its inherited values corrected by the gaps of the twins retrained before it.")
+                   "retrained, its inherited values corrected by the gaps of the twins retrained before it. "
+                   "K counts every twin retrained so far (by --spread too), so the same command continues "
+                   "after Ctrl-C.")
 @click.option("--spread", type=click.IntRange(min=1), default=None, metavar="K",
               help="K designs spread evenly over the front, chosen before any is trained: how faithfully the "
                    "supernet ranks the whole front (compare predicted and real accuracy).")
