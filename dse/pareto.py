@@ -121,10 +121,9 @@ def spread(values: np.ndarray, directions: list[str], k: int) -> list[int]:
     logged = costs(directions, v)
     v = np.where(logged, np.log(np.where(logged, v, 1.0)), v) * signs(directions)
     v = (v - v.min(0)) / np.maximum(v.max(0) - v.min(0), 1e-12)
-    chosen = [int(np.argmin(v[:, 0]))]
-    distance = np.linalg.norm(v - v[chosen[0]], axis=1)
+    chosen, row, distance = [], int(np.argmin(v[:, 0])), np.full(len(v), np.inf)
     while len(chosen) < k:
-        row = int(np.argmax(distance))
         chosen.append(row)
         distance = np.minimum(distance, np.linalg.norm(v - v[row], axis=1))
+        row = int(np.argmax(distance))
     return chosen

@@ -56,15 +56,15 @@ def retrain(study: str, storage: str, pareto: bool, top: int | None, spread: int
                         data_dir=data_dir, show_progress=not quiet)
     accuracy = {p.trial: p.metrics.get("accuracy") for p in Store(storage, create=False).points(study, variants=False)}
     shown = twins if top else [t for t in numbers if t in twins]
-    table = pd.DataFrame([{"inherited_trial": t, "retrained_trial": twins[t], "predicted_accuracy": accuracy.get(t),
-                           "real_accuracy": accuracy.get(twins[t])} for t in shown])
+    table = pd.DataFrame([(t, twins[t], accuracy.get(t), accuracy.get(twins[t])) for t in shown],
+                         columns=["inherited_trial", "retrained_trial", "predicted_accuracy", "real_accuracy"])
     emit(table, fmt)
     _ranking(table)
 
 
 def _ranking(table) -> None:
     """One line on stderr: how faithfully the inherited accuracies rank the retrained ones."""
-    pairs = table.dropna(subset=["predicted_accuracy", "real_accuracy"]) if len(table) else table
+    pairs = table.dropna(subset=["predicted_accuracy", "real_accuracy"])
     if len(pairs) >= 3:
         from scipy.stats import kendalltau
 

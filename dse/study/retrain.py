@@ -55,19 +55,25 @@ def _twins(trials: list) -> dict[int, int]:
     return {t.retrain_of: t.number for t in trials if t.retrain_of is not None and t.status == n.TRAINED_STATUS}
 
 
-def front(spec: StudySpec, store: Store) -> list[int]:
-    """Numbers of the inherited trials on the inherited Pareto front."""
+def _front(spec: StudySpec, store: Store) -> tuple[list[int], np.ndarray]:
+    """The inherited front: its trials' numbers and their objective values, ordered by the first objective."""
     rows = _rows(spec, store)
     numbers = [t for t in _inherited(store.trials(spec.name)) if t in rows]
     values = np.array([rows[t] for t in numbers]).reshape(-1, len(spec.metric_names))
-    return [numbers[i] for i in sorted(np.flatnonzero(nondominated(values, spec.directions)), key=lambda i: values[i, 0])]
+    order = sorted(np.flatnonzero(nondominated(values, spec.directions)), key=lambda i: values[i, 0])
+    return [numbers[i] for i in order], values[order].reshape(-1, len(spec.metric_names))
+
+
+def front(spec: StudySpec, store: Store) -> list[int]:
+    """Numbers of the inherited trials on the inherited Pareto front."""
+    return _front(spec, store)[0]
 
 
 def spread_front(spec: StudySpec, store: Store, k: int) -> list[int]:
     """Numbers of `k` inherited trials spread over the inherited Pareto front (all of it if smaller),
     by their objective values, in the order :func:`dse.pareto.spread` chose them."""
-    rows, numbers = _rows(spec, store), front(spec, store)
-    return [numbers[i] for i in spread(np.array([rows[t] for t in numbers]), spec.directions, k)]
+    numbers, values = _front(spec, store)
+    return [numbers[i] for i in spread(values, spec.directions, k)]
 
 
 def next_design(spec: StudySpec, store: Store, tried: set[int] = frozenset()) -> int | None:
